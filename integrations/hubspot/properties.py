@@ -1,0 +1,44 @@
+"""Handoff's own contact properties in HubSpot: the group and every `handoff_*` definition."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP_NAME = "handoff"
+GROUP_LABEL = "Handoff"
+OBJECT_TYPE = "contacts"
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """One custom contact property as the properties API creates it (type/field_type are HubSpot's names)."""
+    name: str
+    label: str
+    type: str
+    field_type: str
+    description: str
+    options: tuple[tuple[str, str], ...] = ()   # (label, value) pairs, for bool and enumeration types
+
+
+HANDOFF_PROPERTIES: list[PropertySpec] = [
+    PropertySpec("handoff_score", "Handoff score", "number", "number",
+                 "Total lead score (fit + engagement) Handoff computed last."),
+    PropertySpec("handoff_fit_score", "Handoff fit score", "number", "number",
+                 "The part of the score that comes from who the contact is."),
+    PropertySpec("handoff_engagement_score", "Handoff engagement score", "number", "number",
+                 "The part of the score that comes from what the contact did, after decay."),
+    PropertySpec("handoff_mql_reason", "Handoff MQL reason", "string", "textarea",
+                 "Why the contact became a Marketing Qualified Lead, in words a rep can use."),
+    PropertySpec("handoff_mql_at", "Handoff MQL date", "datetime", "date",
+                 "When Handoff last qualified the contact as an MQL."),
+    PropertySpec("handoff_high_intent", "Handoff high intent", "bool", "booleancheckbox",
+                 "A fast-lane rule fired (for example a demo request).",
+                 options=(("Yes", "true"), ("No", "false"))),
+    PropertySpec("handoff_assigned_owner_id", "Handoff assigned owner", "string", "text",
+                 "HubSpot owner id of the rep Handoff routed the lead to."),
+    PropertySpec("handoff_accepted_at", "Handoff accepted date", "datetime", "date",
+                 "When the rep pressed Accept in Slack."),
+    PropertySpec("handoff_accepted_by", "Handoff accepted by", "string", "text",
+                 "Name of the rep who accepted the lead."),
+    PropertySpec("handoff_dq_reason", "Handoff disqualification reason", "string", "text",
+                 "Why the lead was disqualified, re-nurtured or recycled."),
+]
