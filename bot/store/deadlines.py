@@ -1,0 +1,48 @@
+"""SLA deadlines as rows. The sweeper claims one due step at a time; an Accept cancels what is pending."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.engine import Row
+
+from bot.store.db import claim, claimable, release
+from bot.store.schema import deadlines
+
+LEASE = timedelta(seconds=60)
+
+
+def open_deadline(conn: Connection, *, lead_id: int, kind: str, started_at: datetime, due_at: datetime,
+                  first_step_at: datetime, now: datetime) -> None:
+    conn.execute(deadlines.insert().values(
+        lead_id=lead_id, kind=kind, started_at=started_at, due_at=due_at, step=0, state="pending",
+        run_at=first_step_at, updated_at=now, attempts=0))
+
+
+def claim_due_deadline(conn: Connection, now: datetime) -> Row | None:
+    """Lease the most overdue step (SKIP LOCKED on PostgreSQL): two sweepers never take the same one."""
+    rows = claim(conn, deadlines, claimable(deadlines, now), [deadlines.c.run_at], limit=1,
+                 lease=LEASE, now=now)
+    return rows[0] if rows else None
+
+
+def advance(conn: Connection, row: Row, next_run_at: datetime | None, now: datetime) -> bool:
+    """Move to the next step, or finish when there is none. Fenced by the claim."""
+    if next_run_at is None:
+        return release(conn, deadlines, row, state="done", step=row.step + 1, updated_at=now)
+    return release(conn, deadlines, row, step=row.step + 1, run_at=next_run_at, updated_at=now)
+
+
+def end(conn: Connection, row: Row, state: str, now: datetime) -> bool:
+    return release(conn, deadlines, row, state=state, updated_at=now)
+
+
+def cancel_for_lead(conn: Connection, lead_id: int, now: datetime) -> int:
+    return conn.execute(update(deadlines).where(deadlines.c.lead_id == lead_id,
+                                                deadlines.c.state == "pending")
+                        .values(state="cancelled", updated_at=now)).rowcount
+
+
+def overdue_count(conn: Connection, now: datetime) -> int:
+    return conn.execute(select(func.count()).where(deadlines.c.state == "pending",
+                                                   deadlines.c.due_at < now)).scalar_one()

@@ -1,0 +1,63 @@
+"""Small shared state: round-robin counters, throttles after a 429, the owner->Slack cache, settings."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, select, update
+
+from bot.store.db import insert_ignore
+from bot.store.schema import counters, settings_kv, slack_users, throttles
+
+SLACK_USER_CACHE_TTL = timedelta(hours=6)
+
+
+def take_turn(conn: Connection, name: str, size: int) -> int:
+    """The next slot of a shared round robin, atomically: two processes never get the same turn."""
+    insert_ignore(conn, counters, [{"name": name, "value": 0}], key="name")
+    value = conn.execute(update(counters).where(counters.c.name == name)
+                         .values(value=counters.c.value + 1).returning(counters.c.value)).scalar_one()
+    return (value - 1) % size
+
+
+def blocked_until(conn: Connection, name: str) -> datetime | None:
+    return conn.execute(select(throttles.c.blocked_until).where(throttles.c.name == name)).scalar()
+
+
+def block(conn: Connection, name: str, until: datetime) -> None:
+    """Pause every process's calls to `name` until `until` (keeps the later of two blocks)."""
+    if insert_ignore(conn, throttles, [{"name": name, "blocked_until": until}], key="name") == 0:
+        conn.execute(update(throttles).where(throttles.c.name == name, throttles.c.blocked_until < until)
+                     .values(blocked_until=until))
+
+
+def cached_slack_user(conn: Connection, owner_id: str, now: datetime) -> tuple[bool, str | None, str | None]:
+    """(hit, slack_user_id, owner_name) from the cache; a cached miss is a hit with no user."""
+    row = conn.execute(select(slack_users).where(slack_users.c.owner_id == owner_id)).first()
+    if row is None or now - row.looked_up_at > SLACK_USER_CACHE_TTL:
+        return False, None, None
+    return True, row.slack_user_id, row.owner_name
+
+
+def cache_slack_user(conn: Connection, owner_id: str, slack_user_id: str | None, owner_name: str | None,
+                     now: datetime) -> None:
+    conn.execute(slack_users.delete().where(slack_users.c.owner_id == owner_id))
+    conn.execute(slack_users.insert().values(owner_id=owner_id, slack_user_id=slack_user_id,
+                                             owner_name=owner_name, looked_up_at=now))
+
+
+def owner_for_slack_user(conn: Connection, slack_user_id: str) -> str | None:
+    return conn.execute(select(slack_users.c.owner_id)
+                        .where(slack_users.c.slack_user_id == slack_user_id)).scalar()
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(settings_kv.c.value).where(settings_kv.c.key == key)).scalar()
+
+
+def put_setting(conn: Connection, key: str, value: str) -> None:
+    if insert_ignore(conn, settings_kv, [{"key": key, "value": value}], key="key") == 0:
+        conn.execute(update(settings_kv).where(settings_kv.c.key == key).values(value=value))
+
+
+def cached_owner_name(conn: Connection, owner_id: str) -> str | None:
+    return conn.execute(select(slack_users.c.owner_name).where(slack_users.c.owner_id == owner_id)).scalar()
