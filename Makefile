@@ -1,0 +1,37 @@
+# Two commands for a fresh machine with only Python 3.11+:
+#   make run   - a virtualenv from requirements.txt, migrations, then Handoff on http://localhost:8000
+#   make test  - a virtualenv with the dev requirements, then the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test check-config bench clean
+
+$(BIN)/.installed-run: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(BIN)/.installed-run
+
+run: $(BIN)/.installed-run
+	$(BIN)/python -m bot migrate
+	$(BIN)/python -m bot run
+
+test: $(BIN)/.installed-dev
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+check-config: $(BIN)/.installed-run
+	$(BIN)/python -m bot check-config
+
+bench: $(BIN)/.installed-dev
+	$(BIN)/python -m bench.speed_to_lead
+	$(BIN)/python -m bench.bulk_import
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

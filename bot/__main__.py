@@ -1,0 +1,150 @@
+"""The CLI: python -m bot run | web | worker | migrate | check-config [DIR] | setup-hubspot."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from bot.logs import setup_logging
+from bot.rules import ConfigError, check_config
+from bot.settings import Settings, SettingsError
+from bot.store.db import SchemaBehind, make_engine, migrate, require_current_schema
+
+log = logging.getLogger("handoff")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return cmd_check_config(args.directory)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"handoff: {error}", file=sys.stderr)
+        return 2
+    setup_logging(settings.secrets())
+    try:
+        return COMMANDS[args.command](settings)
+    except (ConfigError, SchemaBehind) as error:
+        print(f"handoff: refusing to start:\n{error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Handoff: MQL to SDR, in seconds.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="web + worker + scheduler in one process (SQLite by default)")
+    sub.add_parser("web", help="the web app under gunicorn on $PORT")
+    sub.add_parser("worker", help="the worker and the scheduled jobs")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    check = sub.add_parser("check-config", help="validate the config files")
+    check.add_argument("directory", nargs="?", default=None)
+    sub.add_parser("setup-hubspot", help="create Handoff's property group and contact properties")
+    return parser
+
+
+def cmd_check_config(directory: str | None) -> int:
+    directory = directory or os.environ.get("BOT_CONFIG_DIR") or "config"
+    problems = check_config(directory)
+    for problem in problems:
+        print(problem)
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors:
+        print(f"{directory}: config OK" + (f" ({len(problems)} warning(s))" if problems else ""))
+    return 1 if errors else 0
+
+
+def cmd_migrate(settings: Settings) -> int:
+    migrate(make_engine(settings.database_url))
+    log.info("database migrated")
+    return 0
+
+
+def cmd_run(settings: Settings) -> int:
+    """Everything in one process: migrate, then worker + scheduler threads, then the web server."""
+    from werkzeug.serving import make_server
+    from bot.app import create_app
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    svc = _services(settings, engine)
+    stop = _start_background(svc)
+    server = make_server("0.0.0.0", settings.port, create_app(svc), threaded=True)
+    _on_sigterm(lambda: (stop.set(), threading.Thread(target=server.shutdown).start()))
+    log.info("handoff listening on port %d", settings.port)
+    server.serve_forever()
+    return 0
+
+
+def cmd_worker(settings: Settings) -> int:
+    from bot.runner import work_loop
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    svc = _services(settings, engine)
+    stop = threading.Event()
+    _on_sigterm(stop.set)
+    scheduler = _start_scheduler(svc)
+    work_loop(svc, stop)
+    scheduler.shutdown(wait=False)
+    return 0
+
+
+def cmd_web(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    _services(settings, engine)   # a broken config refuses to start here, with file and key
+    from gunicorn.app.wsgiapp import run
+    sys.argv = ["gunicorn", "bot.app:create_app()", "--bind", f"0.0.0.0:{settings.port}",
+                "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
+                "--access-logfile", "-"]
+    run()
+    return 0
+
+
+def cmd_setup_hubspot(settings: Settings) -> int:
+    from integrations.errors import IntegrationError
+    from integrations.hubspot.crm import HubSpotCrm
+    if not settings.hubspot_access_token:
+        print("handoff: HUBSPOT_ACCESS_TOKEN is not set", file=sys.stderr)
+        return 2
+    crm = HubSpotCrm(settings.hubspot_access_token, base_url=settings.hubspot_api_base_url)
+    try:
+        created = crm.ensure_properties()
+    except IntegrationError as error:
+        print(f"handoff: setup-hubspot failed: {error}", file=sys.stderr)
+        return 1
+    print("created: " + ", ".join(created) if created else "all Handoff properties already exist")
+    return 0
+
+
+def _services(settings: Settings, engine):
+    from bot.services import Services
+    return Services.build(settings, engine)
+
+
+def _start_scheduler(svc):
+    from bot.scheduler import start_scheduler
+    return start_scheduler(svc)
+
+
+def _start_background(svc) -> threading.Event:
+    from bot.runner import work_loop
+    stop = threading.Event()
+    threading.Thread(target=work_loop, args=(svc, stop), name="worker", daemon=True).start()
+    _start_scheduler(svc)
+    return stop
+
+
+def _on_sigterm(handler) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: handler())
+    signal.signal(signal.SIGINT, lambda *_: handler())
+
+
+COMMANDS = {"run": cmd_run, "web": cmd_web, "worker": cmd_worker, "migrate": cmd_migrate,
+            "setup-hubspot": cmd_setup_hubspot}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""PURE: the JSON snapshot a lead's Slack card renders from (stored on the lead, refreshed on new activity)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Sequence
+
+from bot.models import Activity, Contact, Route, Score, to_utc_iso
+
+TRAIL_LENGTH = 10
+ACTIVITY_WORDS = {
+    "form_submission": "Submitted form “{label}”",
+    "page_view": "{count} page views",
+    "email_open": "Opened a marketing email",
+    "email_click": "Clicked a marketing email",
+    "meeting_booked": "Booked a meeting",
+    "chat": "Chatted",
+}
+
+
+def hubspot_record_url(portal_id: str | None, contact_id: str) -> str | None:
+    if not portal_id:
+        return None
+    return f"https://app.hubspot.com/contacts/{portal_id}/record/0-1/{contact_id}"
+
+
+def build_card(contact: Contact, score: Score, activities: Sequence[Activity], route: Route,
+               portal_id: str | None, lead_id: int | None, since: datetime | None,
+               now: datetime) -> dict[str, Any]:
+    """Everything a rep needs to start warm: who, why now, the score and its reasons, the trail."""
+    return {
+        "lead_id": lead_id, "contact_id": contact.id,
+        "hubspot_url": hubspot_record_url(portal_id, contact.id),
+        "name": contact.display_name, "title": contact.get("jobtitle"),
+        "company": contact.get("company.name") or contact.get("company"),
+        "size": contact.get("company.numberofemployees") or contact.get("numemployees"),
+        "industry": contact.get("company.industry") or contact.get("industry"),
+        "country": contact.get("country") or contact.get("company.country"),
+        "score": score.total, "fit": score.fit, "engagement": score.engagement,
+        "high_intent": score.high_intent, "summary": score.summary,
+        "reasons": [asdict(reason) for reason in score.reasons],
+        "why_now": why_now(activities, since),
+        "activities": [activity_entry(a) for a in list(activities)[:TRAIL_LENGTH]],
+        "became_mql_at": to_utc_iso(now),
+        "assignee": None, "owner_name": None, "route_why": route.why,
+    }
+
+
+def why_now(activities: Sequence[Activity], since: datetime | None) -> list[dict[str, str]]:
+    """The triggering events: activity since the last score (or the newest activity when there was none)."""
+    recent = [a for a in activities if since is None or a.occurred_at > since] or list(activities)[:1]
+    return [{"label": describe(a), "occurred_at": to_utc_iso(a.occurred_at)} for a in recent[:5]]
+
+
+def activity_entry(activity: Activity) -> dict[str, Any]:
+    return {"kind": activity.kind, "label": activity.label, "count": activity.count,
+            "occurred_at": to_utc_iso(activity.occurred_at), "text": describe(activity)}
+
+
+def describe(activity: Activity) -> str:
+    template = ACTIVITY_WORDS.get(activity.kind, "{label}")
+    return template.format(label=activity.label or activity.kind, count=activity.count)
+
+
+def refreshed_card(card: dict[str, Any], score: Score, activities: Sequence[Activity]) -> dict[str, Any] | None:
+    """The card with new activity and score, or None when nothing a rep would see changed."""
+    trail = [activity_entry(a) for a in list(activities)[:TRAIL_LENGTH]]
+    if trail == card.get("activities") and score.total == card.get("score"):
+        return None
+    return card | {"activities": trail, "score": score.total, "fit": score.fit,
+                   "engagement": score.engagement, "reasons": [asdict(r) for r in score.reasons]}

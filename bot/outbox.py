@@ -1,0 +1,208 @@
+"""Executes recorded side effects: HubSpot batch writes and Slack posts/updates. run_one_batch() -> bool.
+
+Each effect row has a unique key, so a decision replayed after a crash never records a second post.
+A Slack post whose outcome is unknown (connection lost after sending) is looked up by that key in the
+channel's history before it is posted again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy.engine import Row
+
+from bot import slack_blocks
+from bot.routing import explicit_slack_user
+from bot.services import Services, backoff
+from bot.store import effects, kv, leads
+from integrations.errors import IntegrationError
+
+log = logging.getLogger("handoff.outbox")
+MAX_ATTEMPTS = 12
+HUBSPOT_BATCH = 100
+
+
+def run_one_batch(svc: Services, now: datetime | None = None) -> bool:
+    """Claim due effects and perform them; False when there was nothing due."""
+    now = now or svc.clock()
+    with svc.engine.begin() as conn:
+        rows = effects.claim_effects(conn, now)
+    if not rows:
+        return False
+    writes = [r for r in rows if r.kind == "hubspot_update"]
+    if writes:
+        _run_hubspot_updates(svc, writes, now)
+    for row in rows:
+        if row.kind != "hubspot_update":
+            _run_one(svc, row, now)
+    return True
+
+
+def _run_hubspot_updates(svc: Services, rows: Sequence[Row], now: datetime) -> None:
+    """All due contact writes in one batch update per 100 (HubSpot's batch limit and our rate budget)."""
+    if svc.crm is None:
+        _finish_all(svc, rows, now, "skipped", {"reason": "HubSpot is not configured"})
+        return
+    if _blocked(svc, "hubspot", rows, now):
+        return
+    updates: dict[str, dict[str, str]] = {}
+    for row in rows:   # two writes to one contact in one batch: merge them, later wins
+        payload = effects.payload_of(row)
+        updates.setdefault(payload["contact_id"], {}).update(payload["properties"])
+    try:
+        missing = svc.crm.update_contacts(updates)
+    except IntegrationError as error:
+        for row in rows:
+            _failed(svc, row, now, error, "hubspot")
+        return
+    with svc.engine.begin() as conn:
+        for row in rows:
+            contact_id = effects.payload_of(row)["contact_id"]
+            effects.complete_effect(conn, row, now, {"missing": contact_id in missing})
+    log.info("hubspot write-back: contacts=%d missing=%d", len(updates), len(missing))
+
+
+def _run_one(svc: Services, row: Row, now: datetime) -> None:
+    if svc.slack is None:
+        _finish_all(svc, [row], now, "skipped", {"reason": "Slack is not configured"})
+        return
+    if _blocked(svc, "slack", [row], now):
+        return
+    try:
+        result = SLACK_EFFECTS[row.kind](svc, row, now)
+    except IntegrationError as error:
+        _failed(svc, row, now, error, "slack")
+        return
+    except Exception as error:   # a bug in one effect must not stop the others
+        log.exception("effect %s failed", row.key)
+        _failed(svc, row, now, error, None)
+        return
+    with svc.engine.begin() as conn:
+        effects.complete_effect(conn, row, now, result, state="skipped" if result.get("skipped") else "done")
+
+
+def _post_card(svc: Services, row: Row, now: datetime) -> dict:
+    """The lead's card to its rep (DM; the fallback channel when they have no Slack user) or the leads channel."""
+    payload = effects.payload_of(row)
+    lead = _lead_with_assignee(svc, payload["lead_id"], now)
+    channel = _card_channel(svc, lead, payload["target"])
+    if channel is None:
+        return {"skipped": "the fallback channel is the leads channel, which gets the card anyway"}
+    text, blocks = slack_blocks.alert_message(_card(lead), leads.lead_state(lead), now)
+    posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
+                                    look_for_duplicate=row.attempts > 1)
+    log.info("lead=%s card posted to %s", lead.id, payload["target"])
+    return {"channel": posted.channel, "ts": posted.ts}
+
+
+def _card_channel(svc: Services, lead: Row, target: str) -> str | None:
+    channels = svc.config.routing
+    if target == "leads_channel":
+        return channels.leads_channel
+    if lead.assignee:
+        return svc.slack.open_dm(lead.assignee)
+    return None if channels.fallback_channel == channels.leads_channel else channels.fallback_channel
+
+
+def _update_cards(svc: Services, row: Row, now: datetime) -> dict:
+    """Edit every posted copy of the card in place so it tells the lead's current state."""
+    lead_id = effects.payload_of(row)["lead_id"]
+    with svc.engine.connect() as conn:
+        lead = leads.get_lead(conn, lead_id)
+        posted = effects.posted_messages(conn, lead_id)
+    text, blocks = slack_blocks.alert_message(_card(lead), leads.lead_state(lead), now)
+    for message in posted:
+        svc.slack.update_message(channel=message["channel"], ts=message["ts"], text=text, blocks=blocks)
+    return {"updated": len(posted)}
+
+
+def _post_notice(svc: Services, row: Row, now: datetime) -> dict:
+    """An SLA step: remind the rep, or tell the managers. Skipped once the lead was accepted or closed."""
+    payload = effects.payload_of(row)
+    lead = _lead_with_assignee(svc, payload["lead_id"], now)
+    if lead.status != "new":
+        return {"skipped": f"lead is {lead.status}"}
+    if payload["action"] == "remind_sdr":
+        channel = svc.slack.open_dm(lead.assignee) if lead.assignee else svc.config.routing.fallback_channel
+        text, blocks = slack_blocks.reminder_message(_card(lead), now)
+    else:
+        channel = svc.config.routing.manager_channel
+        text, blocks = slack_blocks.escalation_message(_card(lead), now)
+    posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
+                                    look_for_duplicate=row.attempts > 1)
+    log.info("lead=%s SLA step %s posted", lead.id, payload["action"])
+    return {"channel": posted.channel, "ts": posted.ts}
+
+
+SLACK_EFFECTS = {"slack_card": _post_card, "slack_update_card": _update_cards, "slack_notice": _post_notice}
+
+
+def _card(lead: Row) -> dict:
+    return json.loads(lead.card) | {"lead_id": lead.id, "assignee": lead.assignee}
+
+
+def _lead_with_assignee(svc: Services, lead_id: int, now: datetime) -> Row:
+    """The lead, with its owner's Slack user resolved once (explicit mapping, cache, then email lookup)."""
+    with svc.engine.connect() as conn:
+        lead = leads.get_lead(conn, lead_id)
+    if lead.assignee or not lead.owner_id:
+        return lead
+    user_id, owner_name = _slack_user_for_owner(svc, lead.owner_id, now)
+    with svc.engine.begin() as conn:
+        leads.set_assignee(conn, lead_id, user_id, owner_name, now)
+        return leads.get_lead(conn, lead_id)
+
+
+def _slack_user_for_owner(svc: Services, owner_id: str, now: datetime) -> tuple[str | None, str | None]:
+    explicit = explicit_slack_user(owner_id, svc.config.routing)
+    with svc.engine.connect() as conn:
+        hit, user_id, name = kv.cached_slack_user(conn, owner_id, now)
+    if not hit:
+        user_id, name = _look_up_owner(svc, owner_id, by_email=explicit is None)
+        with svc.engine.begin() as conn:
+            kv.cache_slack_user(conn, owner_id, user_id, name, now)
+        log.info("owner=%s slack user %s", owner_id, "found" if explicit or user_id else "not found")
+    return explicit or user_id, name
+
+
+def _look_up_owner(svc: Services, owner_id: str, by_email: bool) -> tuple[str | None, str | None]:
+    """HubSpot owner -> (Slack user by the owner's email, the owner's name)."""
+    owner = svc.crm.get_owner(owner_id) if svc.crm else None
+    if owner is None:
+        return None, None
+    name = " ".join(part for part in (owner.first_name, owner.last_name) if part) or None
+    user_id = svc.slack.lookup_user_by_email(owner.email) if by_email and owner.email else None
+    return user_id, name
+
+
+def _blocked(svc: Services, name: str, rows: Sequence[Row], now: datetime) -> bool:
+    """After a 429 every process waits: push the effects to the end of the pause without counting it."""
+    with svc.engine.begin() as conn:
+        until = kv.blocked_until(conn, name)
+        if until is None or until <= now:
+            return False
+        for row in rows:
+            effects.retry_effect(conn, row, until, f"{name} rate limited")
+    return True
+
+
+def _failed(svc: Services, row: Row, now: datetime, error: Exception, service: str | None) -> None:
+    permanent = isinstance(error, IntegrationError) and error.permanent
+    retry_after = getattr(error, "retry_after", None)
+    with svc.engine.begin() as conn:
+        if service and isinstance(error, IntegrationError) and error.status == 429:
+            kv.block(conn, service, now + backoff(row.attempts, retry_after))
+        if permanent or row.attempts >= MAX_ATTEMPTS:
+            effects.fail_effect(conn, row, now, str(error))
+            log.error("effect %s failed for good: %s", row.key, error)
+            return
+        effects.retry_effect(conn, row, now + backoff(row.attempts, retry_after), str(error))
+    log.warning("effect %s retried later: %s", row.key, error)
+
+
+def _finish_all(svc: Services, rows: Sequence[Row], now: datetime, state: str, result: dict) -> None:
+    with svc.engine.begin() as conn:
+        for row in rows:
+            effects.complete_effect(conn, row, now, result, state=state)

@@ -1,0 +1,63 @@
+"""The wiring every process shares: settings, the database, the current config, the two adapters."""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from bot.rules import Config, load_config
+from bot.settings import Settings
+from bot.store.db import make_engine
+from integrations.hubspot.crm import HubSpotCrm
+from integrations.slack.notifier import SlackNotifier, make_web_client
+
+log = logging.getLogger("handoff")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    config: Config
+    crm: HubSpotCrm | None = None
+    slack: SlackNotifier | None = None
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine | None = None) -> "Services":
+        """Connect everything from settings; a broken config raises ConfigError naming file and key."""
+        return cls(
+            settings=settings,
+            engine=engine or make_engine(settings.database_url),
+            config=load_config(settings.config_dir),
+            crm=_crm(settings),
+            slack=_slack(settings),
+        )
+
+
+def _crm(settings: Settings) -> HubSpotCrm | None:
+    if not settings.hubspot_access_token:
+        return None
+    return HubSpotCrm(settings.hubspot_access_token, base_url=settings.hubspot_api_base_url)
+
+
+def _slack(settings: Settings) -> SlackNotifier | None:
+    if not settings.slack_bot_token:
+        return None
+    return SlackNotifier(make_web_client(settings.slack_bot_token, settings.slack_api_base_url))
+
+
+def backoff(attempts: int, retry_after: float | None = None, cap: float = 300.0) -> timedelta:
+    """When to try again: what the service asked for (bounded), else exponential with jitter."""
+    if retry_after is not None:
+        return timedelta(seconds=min(max(retry_after, 1.0), 900.0))
+    base = min(cap, 2.0 ** max(0, attempts - 1))
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))

@@ -1,0 +1,102 @@
+"""POST /hubspot/webhooks, GET /healthz, GET /metrics. The edge verifies, parses and stores; nothing else."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.metrics import render_metrics
+from bot.services import Services
+from bot.store.inbox import store_events
+from integrations.hubspot.events import MalformedBatch, is_handled, parse_batch
+from integrations.hubspot.signature import verify_v3
+
+log = logging.getLogger("handoff.web")
+bp = Blueprint("handoff", __name__)
+REQUESTS: Counter = Counter()   # (route, status) -> count, for /metrics
+
+
+def services() -> Services:
+    return current_app.extensions["handoff"]
+
+
+def signed_uri(public_base_url: str | None) -> str:
+    """The URL HubSpot called: PUBLIC_BASE_URL when set, else our URL as the proxy headers describe it."""
+    query = request.query_string.decode("latin-1")
+    path = request.path + (f"?{query}" if query else "")
+    if public_base_url:
+        return public_base_url + path
+    scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    return f"{scheme}://{host}{path}"
+
+
+def _answer(route: str, status: int, message: str | None = None) -> Response:
+    REQUESTS[(route, status)] += 1
+    response = jsonify({"error": message}) if message else Response(status=status)
+    response.status_code = status
+    return response
+
+
+@bp.post("/hubspot/webhooks")
+def hubspot_webhooks() -> Response:
+    svc = services()
+    body = request.get_data(cache=True)   # the raw bytes: the signature covers them exactly
+    secret = svc.settings.hubspot_client_secret
+    problem = "HUBSPOT_CLIENT_SECRET is not set" if not secret else verify_v3(
+        secret=secret, method=request.method, uri=signed_uri(svc.settings.public_base_url), body=body,
+        timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
+        signature=request.headers.get("X-HubSpot-Signature-v3"), now_ms=int(time.time() * 1000))
+    if problem:
+        log.warning("webhook refused: %s", problem)
+        return _answer("hubspot", 401, "invalid signature")
+    return _store_batch(svc, body)
+
+
+def _store_batch(svc: Services, body: bytes) -> Response:
+    try:
+        events, problems = parse_batch(body)
+    except MalformedBatch as error:
+        log.warning("webhook malformed: %s", error)
+        return _answer("hubspot", 400, str(error))
+    for problem in problems:
+        log.warning("webhook event ignored: %s", problem)
+    handled = [e for e in events if is_handled(e)]
+    for event in events:
+        if not is_handled(event):
+            log.info("webhook event ignored: type %s is not one Handoff handles", event.event_type)
+    try:
+        with svc.engine.begin() as conn:
+            added = store_events(conn, handled, svc.clock())
+    except SQLAlchemyError as error:   # HubSpot retries a 503: nothing is lost
+        log.error("webhook not stored, answering 503: %s", type(error).__name__)
+        return _answer("hubspot", 503, "cannot store the batch right now")
+    log.info("webhook stored: events=%d new=%d ignored=%d", len(events), added, len(events) - len(handled))
+    return _answer("hubspot", 204)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    svc = services()
+    report = {"database": "ok",
+              "hubspot": "configured" if svc.settings.hubspot_configured else "not configured",
+              "slack": "configured" if svc.settings.slack_configured else "not configured"}
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        report["database"] = f"unreachable ({type(error).__name__})"
+        return Response(json.dumps(report), status=503, mimetype="application/json")
+    return Response(json.dumps(report), status=200, mimetype="application/json")
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    svc = services()
+    return Response(render_metrics(svc, REQUESTS), mimetype="text/plain; version=0.0.4")
+

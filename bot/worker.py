@@ -1,0 +1,205 @@
+"""The worker: inbox -> HubSpot read -> score -> decide -> record effects. process_one_batch() -> bool."""
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Row
+
+from bot import cards, lifecycle
+from bot.activities import activities_from_contact
+from bot.models import Contact
+from bot.routing import route_lead
+from bot.scoring import company_properties_to_read, contact_properties_to_read, score_contact
+from bot.services import Services, backoff
+from bot.store import deadlines, effects, inbox, kv, leads
+from bot.store.inbox import claim_contact_batch
+from integrations.errors import IntegrationError
+from integrations.hubspot.crm import ContactRead
+from integrations.hubspot.events import WebhookEvent, is_own_write, parse_batch
+
+log = logging.getLogger("handoff.worker")
+MAX_ATTEMPTS = 10     # a batch failing this often for a reason that is not HubSpot's goes dead
+
+
+@dataclass
+class BatchPlan:
+    """What a claimed batch asks for, decided from the events (pure)."""
+    to_read: list[str] = field(default_factory=list)          # contacts to read and score
+    merges: list[tuple[str, str]] = field(default_factory=list)   # (merged id, surviving id)
+    causes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    portal_id: str | None = None
+
+
+def plan_batch(rows: Sequence[Row]) -> BatchPlan:
+    """Coalesce a batch per contact. Deletions are read too: the answer (missing) is what closes a lead."""
+    plan = BatchPlan()
+    for event in _events(rows):
+        plan.portal_id = plan.portal_id or event.portal_id
+        if event.event_type == "contact.merge":
+            survivor = event.new_object_id or event.primary_object_id or event.object_id
+            plan.merges += [(old, survivor) for old in event.merged_object_ids if old != survivor]
+            _want(plan, survivor, "merge")
+        elif not is_own_write(event) and event.object_id:
+            _want(plan, event.object_id, _cause(event))
+    return plan
+
+
+def _want(plan: BatchPlan, contact_id: str | None, cause: str) -> None:
+    if contact_id and contact_id not in plan.to_read:
+        plan.to_read.append(contact_id)
+    if contact_id:
+        plan.causes[contact_id].append(cause)
+
+
+def _cause(event: WebhookEvent) -> str:
+    return f"{event.event_type}:{event.property_name}" if event.property_name else event.event_type
+
+
+def _events(rows: Sequence[Row]) -> list[WebhookEvent]:
+    body = ("[" + ",".join(row.payload for row in rows) + "]").encode()
+    events, _problems = parse_batch(body)
+    return events
+
+
+def process_one_batch(svc: Services, now: datetime | None = None) -> bool:
+    """Claim one batch of contacts' events and handle it; False when there was nothing to do."""
+    now = now or svc.clock()
+    if svc.crm is None or _throttled(svc, "hubspot", now):
+        return False      # without a token nothing is read; events wait in the inbox
+    with svc.engine.begin() as conn:
+        rows = claim_contact_batch(conn, now)
+    if not rows:
+        return False
+    try:
+        _handle_batch(svc, rows, now)
+    except IntegrationError as error:
+        _retry_later(svc, rows, now, error)
+    except Exception as error:   # a bug must not wedge the inbox: push the batch back, count it
+        log.exception("batch of %d events failed", len(rows))
+        _retry_later(svc, rows, now, error)
+    return True
+
+
+def _handle_batch(svc: Services, rows: Sequence[Row], now: datetime) -> None:
+    plan = plan_batch(rows)
+    with svc.engine.begin() as conn:
+        for old_id, new_id in plan.merges:
+            leads.rekey_contact(conn, old_id, new_id, now)
+    read = _read(svc, plan.to_read)
+    with svc.engine.begin() as conn:
+        portal_id = _portal_id(conn, plan)
+        for contact_id in plan.to_read:
+            _handle_contact(svc, conn, contact_id, read, portal_id, plan.causes[contact_id], now)
+        done = inbox.finish_events(conn, rows, now)
+    log.info("batch done: events=%d contacts=%d missing=%d fenced=%d", len(rows), len(plan.to_read),
+             len(read.missing), len(rows) - done)
+
+
+def _read(svc: Services, contact_ids: list[str]) -> ContactRead:
+    if not contact_ids:
+        return ContactRead(contacts={}, missing=set())
+    rules = svc.config.scoring
+    return svc.crm.read_contacts(contact_ids, contact_properties_to_read(rules),
+                                 company_properties_to_read(rules))
+
+
+def _portal_id(conn: Connection, plan: BatchPlan) -> str | None:
+    if plan.portal_id and kv.get_setting(conn, "portal_id") != plan.portal_id:
+        kv.put_setting(conn, "portal_id", plan.portal_id)
+    return plan.portal_id or kv.get_setting(conn, "portal_id")
+
+
+def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: ContactRead,
+                    portal_id: str | None, causes: list[str], now: datetime) -> None:
+    contact = read.contacts.get(contact_id)
+    if contact is None:
+        _close_gone(conn, contact_id, now)
+        return
+    if contact.id != contact_id:   # HubSpot answered with the merge survivor
+        leads.rekey_contact(conn, contact_id, contact.id, now)
+    activities = activities_from_contact(contact)
+    score = score_contact(contact, activities, svc.config.scoring, now)
+    leads.record_score(conn, score, ",".join(dict.fromkeys(causes)))
+    lead = leads.open_lead_for(conn, contact.id)
+    decision = lifecycle.decide(contact, score, lead.status if lead else None)
+    log.info("contact=%s score=%s mql=%s decision=%s", contact.id, score.total, score.is_mql, decision)
+    if decision == lifecycle.NEW_MQL:
+        _open_lead(svc, conn, contact, score, activities, portal_id, now)
+    elif decision == lifecycle.REFRESH:
+        _refresh_lead(conn, lead, score, activities, now)
+
+
+def _close_gone(conn: Connection, contact_id: str, now: datetime) -> None:
+    lead = leads.open_lead_for(conn, contact_id)
+    if lead and leads.close_lead(conn, lead.id, "Contact deleted or merged away in HubSpot", now):
+        deadlines.cancel_for_lead(conn, lead.id, now)
+        _update_cards(conn, lead.id, now)
+        log.info("contact=%s gone from HubSpot: lead=%s closed", contact_id, lead.id)
+
+
+def _open_lead(svc: Services, conn: Connection, contact: Contact, score, activities,
+               portal_id: str | None, now: datetime) -> None:
+    route = route_lead(contact, svc.config.routing, lambda name, size: kv.take_turn(conn, name, size))
+    card = cards.build_card(contact, score, activities, route, portal_id, None, None, now)
+    lead_id = leads.create_lead(conn, contact_id=contact.id, portal_id=portal_id, score=score,
+                                owner_id=route.owner_id, route_why=route.why, card=card, now=now)
+    if lead_id is None:
+        return   # another worker opened it a moment ago
+    leads.set_card(conn, lead_id, card | {"lead_id": lead_id}, now)
+    effects.add_effect(conn, f"lead:{lead_id}:mql-writeback", "hubspot_update",
+                       {"contact_id": contact.id, "properties": lifecycle.mql_writeback(contact, score, now)},
+                       now, lead_id=lead_id)
+    for target in ("assignee", "leads_channel"):
+        effects.add_effect(conn, f"lead:{lead_id}:card:{target}", "slack_card",
+                           {"lead_id": lead_id, "target": target}, now, lead_id=lead_id)
+    _start_accept_clock(svc, conn, lead_id, now)
+    log.info("contact=%s new MQL lead=%s owner=%s high_intent=%s", contact.id, lead_id,
+             route.owner_id, score.high_intent)
+
+
+def _start_accept_clock(svc: Services, conn: Connection, lead_id: int, now: datetime) -> None:
+    sla = svc.config.sla
+    if not sla.escalation:
+        return
+    deadlines.open_deadline(conn, lead_id=lead_id, kind="accept", started_at=now,
+                            due_at=now + sla.accept_within,
+                            first_step_at=now + sla.escalation[0].due_after(sla.accept_within), now=now)
+
+
+def _refresh_lead(conn: Connection, lead: Row, score, activities, now: datetime) -> None:
+    card = cards.refreshed_card(json.loads(lead.card), score, activities)
+    if card is not None:
+        leads.set_card(conn, lead.id, card, now)
+        _update_cards(conn, lead.id, now)
+
+
+def _update_cards(conn: Connection, lead_id: int, now: datetime) -> None:
+    effects.add_effect(conn, f"lead:{lead_id}:update:{now.timestamp():.6f}", "slack_update_card",
+                       {"lead_id": lead_id}, now, lead_id=lead_id)
+
+
+def _throttled(svc: Services, name: str, now: datetime) -> bool:
+    with svc.engine.connect() as conn:
+        until = kv.blocked_until(conn, name)
+    return until is not None and until > now
+
+
+def _retry_later(svc: Services, rows: Sequence[Row], now: datetime, error: Exception) -> None:
+    """HubSpot trouble waits (Retry-After, else backoff) without using up attempts; a bug counts them."""
+    retry_after = getattr(error, "retry_after", None)
+    attempts = max(row.attempts for row in rows)
+    with svc.engine.begin() as conn:
+        if isinstance(error, IntegrationError) and error.status == 429:
+            kv.block(conn, "hubspot", now + backoff(attempts, retry_after))
+        if not isinstance(error, IntegrationError) and attempts >= MAX_ATTEMPTS:
+            inbox.finish_events(conn, rows, now, state="dead")
+            log.error("batch of %d events dead after %d attempts: %s", len(rows), attempts, error)
+            return
+        inbox.retry_events(conn, rows, now + backoff(attempts, retry_after), str(error))
+    log.warning("batch of %d events retried later: %s", len(rows), error)
