@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy.engine import Row
@@ -28,7 +28,7 @@ def run_one_batch(svc: Services, now: datetime | None = None) -> bool:
     """Claim due effects and perform them; False when there was nothing due."""
     now = now or svc.clock()
     with svc.engine.begin() as conn:
-        rows = effects.claim_effects(conn, now)
+        rows = effects.claim_effects(conn, now, lease=timedelta(seconds=svc.settings.lease_seconds))
     if not rows:
         return False
     writes = [r for r in rows if r.kind == "hubspot_update"]

@@ -39,6 +39,8 @@ class Settings:
     # Worker tuning: how often the idle worker looks for work and the SLA sweep interval.
     worker_poll_seconds: float = 0.1
     sweep_interval_seconds: float = 1.0
+    # How long a claimed batch stays leased before another worker may take it over (crash recovery time).
+    lease_seconds: float = 90.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -58,6 +60,7 @@ class Settings:
             on_heroku=bool(env.get("DYNO")),
             worker_poll_seconds=_float(env, "HANDOFF_WORKER_POLL_SECONDS", 0.1),
             sweep_interval_seconds=_float(env, "HANDOFF_SWEEP_INTERVAL_SECONDS", 1.0),
+            lease_seconds=_float(env, "HANDOFF_LEASE_SECONDS", 90.0),
         )
         settings.refuse_unsafe_database()
         return settings

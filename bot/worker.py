@@ -5,7 +5,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy import Connection
@@ -73,7 +73,7 @@ def process_one_batch(svc: Services, now: datetime | None = None) -> bool:
     if svc.crm is None or _throttled(svc, "hubspot", now):
         return False      # without a token nothing is read; events wait in the inbox
     with svc.engine.begin() as conn:
-        rows = claim_contact_batch(conn, now)
+        rows = claim_contact_batch(conn, now, lease=timedelta(seconds=svc.settings.lease_seconds))
     if not rows:
         return False
     try:

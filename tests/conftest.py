@@ -53,3 +53,12 @@ def engine(database_url):
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    """End-to-end tests run on SQLite (the store tests cover both engines); one runs on PostgreSQL too."""
+    engine = make_engine(f"sqlite:///{tmp_path}/handoff.sqlite3")
+    migrate(engine)
+    yield engine
+    engine.dispose()

@@ -22,8 +22,8 @@ def add_effect(conn: Connection, key: str, kind: str, payload: dict[str, Any], n
     return insert_ignore(conn, effects, [row], key="key") == 1
 
 
-def claim_effects(conn: Connection, now: datetime, limit: int = 50) -> list[Row]:
-    return claim(conn, effects, claimable(effects, now), [effects.c.id], limit=limit, lease=LEASE, now=now)
+def claim_effects(conn: Connection, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[Row]:
+    return claim(conn, effects, claimable(effects, now), [effects.c.id], limit=limit, lease=lease, now=now)
 
 
 def complete_effect(conn: Connection, row: Row, now: datetime, result: dict | None = None,

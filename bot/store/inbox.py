@@ -35,7 +35,8 @@ def store_events(conn: Connection, events: Sequence[WebhookEvent], now: datetime
     return insert_ignore(conn, inbox_events, [event_row(e, now) for e in unique], key="dedupe_key")
 
 
-def claim_contact_batch(conn: Connection, now: datetime, max_contacts: int = 100) -> list[Row]:
+def claim_contact_batch(conn: Connection, now: datetime, max_contacts: int = 100,
+                        lease: timedelta = LEASE) -> list[Row]:
     """Lease every due event of up to `max_contacts` contacts, hot lane first, so each contact is read once."""
     due = claimable(inbox_events, now)
     objects = (select(inbox_events.c.object_id).where(due)
@@ -45,7 +46,7 @@ def claim_contact_batch(conn: Connection, now: datetime, max_contacts: int = 100
         return []
     where = due & inbox_events.c.object_id.in_(contact_ids)
     return claim(conn, inbox_events, where, [inbox_events.c.id], limit=max_contacts * 50,
-                 lease=LEASE, now=now)
+                 lease=lease, now=now)
 
 
 def finish_events(conn: Connection, rows: Sequence[Row], now: datetime, state: str = "done") -> int:

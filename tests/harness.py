@@ -1,0 +1,155 @@
+"""The whole service against fake HubSpot and Slack servers on loopback: real clients, real HTTP,
+a real database, the Flask app through its test client, and the worker driven step by step."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot import outbox, worker
+from bot.app import create_app
+from bot.models import to_utc_iso
+from bot.services import Services
+from bot.settings import Settings
+from bot.store.inbox import DEBOUNCE
+from bot.store.schema import effects, leads, scores
+from bot.sweeper import escalate_one
+from tests.fakes.fake_hubspot import FakeHubSpot, contact_event, signed_webhook
+from tests.fakes.fake_slack import FakeSlack, block_action_body, sign_slack_request
+
+REPO = Path(__file__).resolve().parent.parent
+HUBSPOT_SECRET = "hubspot-client-secret-for-tests"
+SLACK_SECRET = "slack-signing-secret-for-tests"
+APP_ID = 9393361
+WEBHOOK_URL = "http://localhost/hubspot/webhooks"
+
+ROUTING_YAML = """\
+sdr_pool: ["201", "202"]
+managers: ["UMANAGER"]
+slack_users: {}
+channels:
+  leads: "C0LEADS"
+  managers: "C0MGRS"
+  fallback: "C0FALLBACK"
+"""
+
+
+class Clock:
+    """The service's clock, moved by the test (HubSpot data is made relative to it)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def write_config(directory: Path, routing: str = ROUTING_YAML, sla_overrides: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("scoring.yaml", "sla.yaml"):
+        shutil.copy(REPO / "config" / name, directory / name)
+    (directory / "routing.yaml").write_text(routing)
+    if sla_overrides:
+        (directory / "sla.yaml").write_text((directory / "sla.yaml").read_text() + "\n" + sla_overrides)
+    return directory
+
+
+class System:
+    def __init__(self, engine, config_dir: Path, hubspot: FakeHubSpot, slack: FakeSlack, **settings):
+        self.hubspot, self.slack, self.clock = hubspot, slack, Clock()
+        self.settings = Settings(
+            database_url=str(engine.url), config_dir=str(config_dir),
+            hubspot_access_token="pat-na1-test-token", hubspot_client_secret=HUBSPOT_SECRET,
+            hubspot_api_base_url=hubspot.base_url, slack_bot_token="xoxb-test-token",
+            slack_signing_secret=SLACK_SECRET, slack_api_base_url=slack.base_url, **settings)
+        self.svc = Services.build(self.settings, engine)
+        self.svc.clock = self.clock
+        self.app = create_app(self.svc)
+        self.client = self.app.test_client()
+        self._event_id = 1000
+
+    # --- HubSpot side -------------------------------------------------------------------------
+    def add_warm_contact(self, contact_id: str, owner_id: str | None = None, **overrides) -> None:
+        """A VP at a 250-person software company who requested a demo 2 min ago and viewed 14 pages."""
+        now = self.clock.now
+        company_id = f"9{contact_id}"
+        self.hubspot.add_company(company_id, name="Acme Analytics", numberofemployees="250",
+                                 industry="COMPUTER_SOFTWARE", country="United States")
+        props = {"firstname": "Ada", "lastname": "Lovelace", "email": f"ada{contact_id}@acme.example",
+                 "jobtitle": "VP Engineering", "company": "Acme Analytics", "country": "United States",
+                 "lifecyclestage": "lead", "associatedcompanyid": company_id,
+                 "recent_conversion_event_name": "Demo request",
+                 "recent_conversion_date": to_utc_iso(now - timedelta(minutes=2)),
+                 "hs_analytics_num_page_views": "14",
+                 "hs_analytics_last_visit_timestamp": to_utc_iso(now - timedelta(minutes=2))}
+        if owner_id:
+            props["hubspot_owner_id"] = owner_id
+        self.hubspot.add_contact(contact_id, **(props | overrides))
+
+    def add_cold_contact(self, contact_id: str) -> None:
+        self.hubspot.add_contact(contact_id, firstname="Sam", jobtitle="Student", lifecyclestage="subscriber",
+                                 hs_analytics_num_page_views="3",
+                                 hs_analytics_last_visit_timestamp=to_utc_iso(self.clock.now))
+
+    def event(self, event_type: str, object_id: str, **fields) -> dict:
+        self._event_id += 1
+        fields.setdefault("event_id", self._event_id)
+        return contact_event(event_type, object_id, appId=APP_ID, **fields)
+
+    def post_webhook(self, events: list[dict], **kwargs):
+        body, headers = signed_webhook(HUBSPOT_SECRET, WEBHOOK_URL, events, **kwargs)
+        return self.client.post("/hubspot/webhooks", data=body, headers=headers)
+
+    # --- the worker ---------------------------------------------------------------------------
+    def drain(self, rounds: int = 40) -> None:
+        """Let debounce pass and run worker + outbox until neither has work."""
+        self.clock.advance(seconds=DEBOUNCE.total_seconds() + 0.01)
+        for _ in range(rounds):
+            if not (worker.process_one_batch(self.svc) | outbox.run_one_batch(self.svc)):
+                return
+        raise AssertionError("the worker never ran out of work")
+
+    def sweep(self) -> int:
+        swept = 0
+        while escalate_one(self.svc):
+            swept += 1
+        return swept
+
+    # --- Slack side ---------------------------------------------------------------------------
+    def click(self, action_id: str, lead_id: int, user_id: str, *, message_ts: str = "1.1"):
+        body = block_action_body(user_id=user_id, action_id=action_id, value=str(lead_id), channel="C0LEADS",
+                                 message_ts=message_ts, response_url=self.slack.response_url())
+        headers = sign_slack_request(SLACK_SECRET, body) | {"Content-Type": "application/x-www-form-urlencoded"}
+        return self.client.post("/slack/events", data=body, headers=headers)
+
+    # --- what happened ------------------------------------------------------------------------
+    def leads(self) -> list:
+        with self.svc.engine.connect() as conn:
+            return list(conn.execute(select(leads).order_by(leads.c.id)))
+
+    def scores(self) -> list:
+        with self.svc.engine.connect() as conn:
+            return list(conn.execute(select(scores).order_by(scores.c.id)))
+
+    def effects(self, state: str | None = None) -> list:
+        query = select(effects).order_by(effects.c.id)
+        with self.svc.engine.connect() as conn:
+            return [r for r in conn.execute(query) if state is None or r.state == state]
+
+    def mql_writes(self) -> list[tuple[str, dict]]:
+        return [(cid, props) for cid, props in self.hubspot.updates
+                if props.get("lifecyclestage") == "marketingqualifiedlead" or props.get("hs_lead_status") == "NEW"]
+
+    def posts(self, channel_prefix: str = "") -> list[dict]:
+        return [m for channel, messages in self.slack.messages.items() if channel.startswith(channel_prefix)
+                for m in messages]
+
+    def card_text(self, message: dict) -> str:
+        return json.dumps(message.get("blocks")) + message.get("text", "")
