@@ -91,11 +91,21 @@ def test_strict_validation_does_catch_a_short_answer(fake):
 
 # --- auth, routing, bodies -----------------------------------------------------------------
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": DEFAULT_TOKEN}])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": DEFAULT_TOKEN},
+                                     {"Authorization": f"Basic {DEFAULT_TOKEN}"}])
 def test_bearer_token_is_required(fake, headers):
     response = get(fake, "/account-info/v3/details", headers=headers)
     assert response.status_code == 401
     assert response.json()["category"] == "INVALID_AUTHENTICATION"
+
+
+def test_any_bearer_token_is_accepted_unless_one_is_set():
+    with FakeHubSpot() as open_fake:
+        assert get(open_fake, "/account-info/v3/details", headers={"Authorization": "Bearer x"}).status_code == 200
+    with FakeHubSpot(token="pat-na1-right") as strict_fake:
+        assert get(strict_fake, "/account-info/v3/details", headers={"Authorization": "Bearer x"}).status_code == 401
+        assert get(strict_fake, "/account-info/v3/details",
+                   headers={"Authorization": "Bearer pat-na1-right"}).status_code == 200
 
 
 def test_unknown_path_and_wrong_method_answer_json(fake):

@@ -269,8 +269,9 @@ def test_refused_token_is_permanent_and_names_the_setting(fake, status):
     assert (error.permanent, error.status, error.message) == (True, status, REFUSED_TOKEN)
 
 
-def test_wrong_token_is_refused_by_the_fake(fake):
-    error = failure(HubSpotCrm("pat-na1-wrong", base_url=fake.base_url).get_portal_id)
+def test_wrong_token_is_refused():
+    with FakeHubSpot(token="pat-na1-right") as fake:
+        error = failure(HubSpotCrm("pat-na1-wrong", base_url=fake.base_url).get_portal_id)
     assert (error.permanent, error.status) == (True, 401)
     assert "pat-na1-wrong" not in repr(error)
 

@@ -143,8 +143,8 @@ def next_lifecycle_value(current: str | None, wanted: str) -> str | None:
 class FakeHubSpot:
     """HubSpot's CRM API on 127.0.0.1 (port 0), with knobs for failures, latency and rate limits."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, portal_id: str = DEFAULT_PORTAL_ID):
-        self.token = token
+    def __init__(self, token: str | None = None, portal_id: str = DEFAULT_PORTAL_ID):
+        self.token = token                       # None: any non-empty Bearer token is accepted
         self.portal_id = portal_id
         self.base_url = ""
         self.contacts: dict[str, dict[str, str]] = {}
@@ -287,11 +287,15 @@ class FakeHubSpot:
         if failure:
             headers = {"Retry-After": failure.retry_after} if failure.retry_after is not None else {}
             return failure.status, failure.body or _default_failure_body(failure.status), headers
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        if not self._authorized(request.headers.get("Authorization", "")):
             return (*_unauthorized(), {})
         if not self._admit():
             return 429, rate_limit_body(), {}
         return (*self._route(request, call), {})
+
+    def _authorized(self, header: str) -> bool:
+        scheme, _, token = header.partition(" ")
+        return scheme == "Bearer" and bool(token.strip()) and self.token in (None, token)
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
         with self._lock:
