@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from bot.models import COMPANY_PREFIX
 from bot.rules.durations import WallDuration
-from bot.rules.validation import TAG_MARK, Strict
+from bot.rules.validation import TAG_MARK, Number, Strict
 
 ACTIVITY_KINDS = ("form_submission", "page_view", "email_open", "email_click", "meeting_booked", "chat")
 ActivityKind = Literal["form_submission", "page_view", "email_open", "email_click", "meeting_booked", "chat"]
@@ -64,10 +64,10 @@ class PropertyCondition(Strict):
     one_of: tuple[Scalar, ...] | None = None
     contains: Scalar | None = None
     matches: Regex | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
+    gt: Number | None = None
+    gte: Number | None = None
+    lt: Number | None = None
+    lte: Number | None = None
     exists: bool | None = None
     within: WallDuration | None = None
 

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from bot.rules.conditions import Condition, uses_activity, why_never_holds
 from bot.rules.durations import WallDuration
-from bot.rules.validation import Strict
+from bot.rules.validation import Number, Strict
 
 Finding = tuple[tuple, str]   # (key path, message): a warning before the file and line are known
 
@@ -24,7 +24,7 @@ Label = Annotated[str, AfterValidator(_label)]
 class FitRule(Strict):
     """Points for who they are: contact and company properties only, so fit never decays."""
     label: Label
-    points: float
+    points: Number
     when: Condition
 
     @field_validator("when")
@@ -39,7 +39,7 @@ class FitRule(Strict):
 class EngagementRule(Strict):
     """Points for what they did; `high_intent` puts the lead in the fast lane."""
     label: Label
-    points: float
+    points: Number
     high_intent: bool = False
     when: Condition
 
@@ -52,7 +52,7 @@ class Gate(Strict):
 
 class ScoringRules(Strict):
     """The whole MQL definition; more keys (decay, caps, grades) can be added beside these."""
-    mql_threshold: float = Field(gt=0)
+    mql_threshold: Number = Field(gt=0)
     active_within: WallDuration = timedelta(days=30)
     fit: tuple[FitRule, ...] = ()
     engagement: tuple[EngagementRule, ...] = ()

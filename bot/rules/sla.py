@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_tables
-from pydantic import Field, PlainValidator
+from pydantic import PlainValidator
 
 from bot.rules.durations import BusinessDays, BusinessDuration, WallDuration, parse_duration
 from bot.rules.validation import Strict
 
-ACTIONS = ("remind_sdr", "notify_managers")
+ACTIONS = ("remind_sdr", "notify_managers")   # what an escalation step may do
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALWAYS = "always"
@@ -82,9 +82,15 @@ def _business_hours(value: Any) -> BusinessHours:
         return ALWAYS
     if not isinstance(value, dict) or not value:
         raise ValueError(f"write `always`, or days with hours like  mon-fri: \"09:00-17:00\" (got {value!r})")
-    week: dict[int, tuple[time, time]] = {}
-    set_by: dict[int, Any] = {}
-    errors: list[str] = []
+    week, errors = _week(value)
+    if errors:
+        raise ValueError("; ".join(dict.fromkeys(errors)))
+    return week
+
+
+def _week(value: dict) -> tuple[dict[int, tuple[time, time]], list[str]]:
+    """Weekday -> opening hours, and every mistake found on the way (bad days, bad hours, overlaps)."""
+    week, set_by, errors = {}, {}, []
     for days, hours in value.items():
         try:
             opening, indexes = _hours(days, hours), _days(days)
@@ -95,9 +101,7 @@ def _business_hours(value: Any) -> BusinessHours:
             if day in week:
                 errors.append(f"{days} overlaps {set_by[day]}: {DAY_NAMES[day]} is given hours twice")
             week[day], set_by[day] = opening, days
-    if errors:
-        raise ValueError("; ".join(dict.fromkeys(errors)))
-    return dict(sorted(week.items()))
+    return dict(sorted(week.items())), errors
 
 
 def _days(text: Any) -> list[int]:
@@ -154,6 +158,8 @@ def _country_calendar(text: str) -> HolidayCalendar:
 
 
 def _iso_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     try:
@@ -179,7 +185,7 @@ def _at(value: Any) -> tuple[float | None, timedelta | None]:
 
 class EscalationDoc(Strict):
     at: Annotated[tuple, PlainValidator(_at)]
-    do: Literal["remind_sdr", "notify_managers"]
+    do: Literal[ACTIONS]
 
 
 class SlaDoc(Strict):
@@ -189,7 +195,7 @@ class SlaDoc(Strict):
     holidays: Annotated[HolidayCalendar, PlainValidator(_holidays)] = HolidayCalendar()
     accept_within: WallDuration
     first_touch_within: BusinessDuration
-    escalation: tuple[EscalationDoc, ...] | None = Field(default=None)
+    escalation: tuple[EscalationDoc, ...] | None = None   # None (absent): the default ladder
 
     def to_rules(self) -> SlaRules:
         return SlaRules(timezone=self.timezone, business_hours=self.business_hours, holidays=self.holidays,

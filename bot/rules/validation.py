@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from bot.rules.problems import Problem
 from bot.rules.yamlfile import YamlFile, format_path, line_of
@@ -28,6 +28,16 @@ _WITH_CONTEXT = {
     "less_than": "must be less than {lt}", "less_than_equal": "must be at most {le}",
     "too_short": "needs at least {min_length} item(s)", "literal_error": "expected {expected}",
 }
+
+
+def _not_a_bool(value: Any) -> Any:
+    # YAML reads yes/no/on/off as booleans, and Python counts True as 1: never a number here.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number (got {str(value).lower()})")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_a_bool)]
 
 
 class Strict(BaseModel):

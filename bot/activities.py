@@ -1,0 +1,51 @@
+"""PURE: the activity trail HubSpot keeps on the contact record, as Activity values (newest first)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.models import Activity, Contact, parse_hubspot_time, parse_range
+
+RECENT_CONVERSION = ("recent_conversion_date", "recent_conversion_event_name")
+FIRST_CONVERSION = ("first_conversion_date", "first_conversion_event_name")
+# (kind, date property). These dates come without a trustworthy name: hs_email_last_email_name
+# is the last email SENT, not the one opened, so email activities carry no label.
+_DATED = (
+    ("email_open", "hs_email_last_open_date"),
+    ("email_click", "hs_email_last_click_date"),
+    ("meeting_booked", "engagements_last_meeting_booked"),
+)
+PAGE_VIEWS = "hs_analytics_num_page_views"
+# The last session's time, else "last seen": older portals fill only one of them.
+LAST_VISIT = ("hs_analytics_last_visit_timestamp", "hs_analytics_last_timestamp")
+TRAIL_PROPERTIES = tuple(sorted({when for _, when in _DATED} | set(RECENT_CONVERSION) | set(FIRST_CONVERSION)
+                                | {PAGE_VIEWS, *LAST_VISIT}))
+
+
+def activities_from_contact(contact: Contact) -> list[Activity]:
+    """What the contact did, derived from its HubSpot properties; unreadable values give nothing, never raise."""
+    recent = _dated(contact, "form_submission", *RECENT_CONVERSION)
+    first = _dated(contact, "form_submission", *FIRST_CONVERSION)
+    found = [recent, None if first == recent else first, _page_views(contact)]   # one conversion: listed once
+    found += [_dated(contact, kind, when) for kind, when in _DATED]
+    return sorted(filter(None, found), key=lambda activity: activity.occurred_at, reverse=True)
+
+
+def _time(contact: Contact, name: str) -> datetime | None:
+    try:
+        return parse_hubspot_time(contact.get(name))
+    except (ValueError, OverflowError, OSError):   # an epoch far outside what datetime holds
+        return None
+
+
+def _dated(contact: Contact, kind: str, when: str, label: str | None = None) -> Activity | None:
+    moment = _time(contact, when)
+    return Activity(kind, moment, label=(contact.get(label) if label else None) or "") if moment else None
+
+
+def _page_views(contact: Contact) -> Activity | None:
+    """HubSpot only counts page views: one aggregate Activity, dated by the last session."""
+    views = parse_range(contact.get(PAGE_VIEWS))
+    moment = next(filter(None, (_time(contact, name) for name in LAST_VISIT)), None)
+    if views is None or views[0] < 1 or views[0] != views[1] or moment is None:
+        return None
+    return Activity("page_view", moment, count=int(views[0]))

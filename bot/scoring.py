@@ -1,0 +1,297 @@
+"""PURE: a contact and its activities scored against scoring.yaml, with reasons a rep can read."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Callable, Sequence
+
+from bot.activities import PAGE_VIEWS, TRAIL_PROPERTIES
+from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_hubspot_time, parse_range
+from bot.rules.conditions import (EMPLOYEES, ActivityCondition, AllCondition, Condition,
+                                  PropertyCondition, properties_used)
+from bot.rules.durations import window_words
+from bot.rules.scoring import EngagementRule, FitRule, ScoringRules
+from bot.timefmt import ago
+
+SUMMARY_ENGAGEMENTS = 2     # how many engagement reasons lead the summary: a rep skims it
+CARD_PROPERTIES = ("firstname", "lastname", "email", "phone", "jobtitle", "company", "country", "state", "city",
+                   "numemployees", "industry", "hubspot_owner_id", "lifecyclestage", "hs_lead_status",
+                   "hs_analytics_source", "createdate", "associatedcompanyid")
+COMPANY_CARD_PROPERTIES = ("name", "domain", "numberofemployees", "industry", "country", "hubspot_owner_id")
+# One webhook subscription each: when these change, the activity trail (and so the score) changes.
+WATCHED_TRAIL = ("recent_conversion_date", PAGE_VIEWS, "hs_email_last_open_date", "hs_email_last_click_date",
+                 "engagements_last_meeting_booked")
+NOT_SUBSCRIBABLE = {"num_unique_conversion_events", "hs_lastmodifieddate"}   # HubSpot refuses these
+CONTACT_EMPLOYEES, COMPANY_EMPLOYEES = "numemployees", COMPANY_PREFIX + "numberofemployees"
+_HEADCOUNT = {EMPLOYEES, CONTACT_EMPLOYEES, COMPANY_EMPLOYEES}
+_NOUNS = {"page_view": "page view", "form_submission": "form submission", "email_open": "email open",
+          "email_click": "email click", "meeting_booked": "meeting booked", "chat": "chat"}
+_PLURALS = {"meeting booked": "meetings booked"}
+_INDUSTRY_WORDS = {"COMPUTER_SOFTWARE": "software", "INFORMATION_TECHNOLOGY_AND_SERVICES": "IT services",
+                   "INTERNET": "internet", "FINANCIAL_SERVICES": "financial services",
+                   "MARKETING_AND_ADVERTISING": "marketing", "COMPUTER_HARDWARE": "hardware",
+                   "HOSPITAL_HEALTH_CARE": "health care", "COMPUTER_NETWORK_SECURITY": "security"}
+_SENIORITY = (
+    (re.compile(r"\b(c[a-z]o|svp|evp)\b", re.I), str.upper),
+    (re.compile(r"\bchief\b", re.I), lambda _: "C-level"),
+    (re.compile(r"\b(vp|vice[- ]president)\b", re.I), lambda _: "VP"),
+    (re.compile(r"\bdirector\b", re.I), lambda _: "Director"),
+    (re.compile(r"\bhead\b(?: of [\w&]+)?", re.I), lambda text: text[:1].upper() + text[1:]),
+)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """One thing that made a condition hold: a property value, or matched activities."""
+    name: str                       # property name, or activity kind
+    value: str | None = None        # the property's value as read
+    count: int = 0                  # matched activities, summing Activity.count
+    last: datetime | None = None    # newest matched activity
+    counted: bool = False           # the condition counts (at_least): say how many
+
+
+# --- the score ---------------------------------------------------------------------------------
+
+def score_contact(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime) -> Score:
+    """Fit + engagement points, gates and recency -> Score; `now` is the moment "2 min ago" is measured from."""
+    fired = _fired(contact, activities, rules, now)
+    fit = [reason for rule, reason in fired if isinstance(rule, FitRule)]
+    engagement = [reason for rule, reason in fired if isinstance(rule, EngagementRule)]
+    last_engaged = max((activity.occurred_at for activity in activities), default=None)
+    failed = _failed_gates(contact, activities, rules, now) + _recency_failure(last_engaged, rules, now)
+    fit_points, engagement_points = sum(r.points for r in fit), sum(r.points for r in engagement)
+    total = fit_points + engagement_points
+    return Score(contact_id=contact.id, total=total, fit=fit_points, engagement=engagement_points,
+                 is_mql=total >= rules.mql_threshold and not failed,
+                 high_intent=any(isinstance(rule, EngagementRule) and rule.high_intent for rule, _ in fired),
+                 reasons=tuple(fit + engagement), gates_failed=tuple(failed), last_engaged_at=last_engaged,
+                 summary=_summary(contact, engagement), computed_at=now)
+
+
+def _fired(contact: Contact, activities: Sequence[Activity], rules: ScoringRules,
+           now: datetime) -> list[tuple[FitRule | EngagementRule, Reason]]:
+    """(rule, Reason) for every fit and engagement rule whose condition holds, in file order."""
+    fired = []
+    for axis, section in (("fit", rules.fit), ("engagement", rules.engagement)):
+        for rule in section:
+            seen = holds(rule.when, contact, activities, now)
+            if seen is not None:
+                fired.append((rule, Reason(rule.label, axis, rule.points, _evidence(rule.label, seen, now))))
+    return fired
+
+
+def _failed_gates(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime) -> list[str]:
+    return [gate.label for gate in rules.gates if holds(gate.when, contact, activities, now) is None]
+
+
+def _recency_failure(last_engaged: datetime | None, rules: ScoringRules, now: datetime) -> list[str]:
+    if last_engaged is not None and last_engaged >= now - rules.active_within:
+        return []
+    return [f"No engagement in the last {window_words(rules.active_within)}"]
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+def holds(condition: Condition, contact: Contact, activities: Sequence[Activity],
+          now: datetime) -> tuple[_Seen, ...] | None:
+    """What made the condition hold (its evidence), or None when it does not."""
+    if isinstance(condition, PropertyCondition):
+        value = read_property(contact, condition.name)
+        return (_Seen(condition.name, value),) if _property_holds(condition, value, now) else None
+    if isinstance(condition, ActivityCondition):
+        return _activity_holds(condition, activities, now)
+    results = [holds(child, contact, activities, now) for child in condition.conditions]
+    if isinstance(condition, AllCondition):
+        return None if None in results else tuple(seen for result in results for seen in result)
+    return next((result for result in results if result is not None), None)
+
+
+def read_property(contact: Contact, name: str) -> str | None:
+    """A property as rules name it; `employees` is the contact's range, else the company's headcount."""
+    if name == EMPLOYEES:
+        return contact.get(CONTACT_EMPLOYEES) or contact.get(COMPANY_EMPLOYEES)
+    return contact.get(name)
+
+
+def _property_holds(condition: PropertyCondition, value: str | None, now: datetime) -> bool:
+    if condition.exists is not None and (value is not None) != condition.exists:
+        return False
+    if value is None:
+        return condition.exists is False
+    return all(_TESTS[key](value, expected, now) for key, expected in condition.tests().items() if key != "exists")
+
+
+def _same(value: str, expected: str) -> bool:
+    numbers = parse_range(value), parse_range(expected)
+    if None not in numbers and numbers[0][0] == numbers[0][1]:
+        return numbers[0] == numbers[1]
+    return value.strip().casefold() == expected.strip().casefold()
+
+
+def _within(value: str, window, now: datetime) -> bool:
+    try:
+        moment = parse_hubspot_time(value)
+    except (ValueError, OverflowError, OSError):
+        return False
+    return moment is not None and moment >= now - window
+
+
+# A range passes gt/gte only when all of it is above the bound, lt/lte when all of it is below.
+_TESTS: dict[str, Callable[[str, object, datetime], bool]] = {
+    "equals": lambda v, x, now: _same(v, x),
+    "one_of": lambda v, xs, now: any(_same(v, x) for x in xs),
+    "contains": lambda v, x, now: x.casefold() in v.casefold(),
+    "matches": lambda v, pattern, now: pattern.search(v) is not None,
+    "gt": lambda v, x, now: (b := parse_range(v)) is not None and b[0] > x,
+    "gte": lambda v, x, now: (b := parse_range(v)) is not None and b[0] >= x,
+    "lt": lambda v, x, now: (b := parse_range(v)) is not None and b[1] < x,
+    "lte": lambda v, x, now: (b := parse_range(v)) is not None and b[1] <= x,
+    "within": _within,
+}
+
+
+def _activity_holds(condition: ActivityCondition, activities: Sequence[Activity],
+                    now: datetime) -> tuple[_Seen, ...] | None:
+    matched = [activity for activity in activities if _activity_matches(condition, activity, now)]
+    total = sum(activity.count for activity in matched)
+    if not matched or total < (condition.at_least or 1):
+        return None
+    last = max(activity.occurred_at for activity in matched)
+    return (_Seen(condition.kind, count=total, last=last, counted=condition.at_least is not None),)
+
+
+def _activity_matches(condition: ActivityCondition, activity: Activity, now: datetime) -> bool:
+    if activity.kind != condition.kind:
+        return False
+    if condition.glob is not None and not fnmatchcase(activity.label.casefold(), condition.glob.casefold()):
+        return False
+    return condition.within is None or activity.occurred_at >= now - condition.within
+
+
+# --- words for the rep -------------------------------------------------------------------------
+
+def _evidence(label: str, seen: tuple[_Seen, ...], now: datetime) -> str:
+    """ "Requested a demo 2 min ago", "14 page views, last 2 min ago", "VP Engineering — decision-maker title"."""
+    plain = [s for s in seen if s.last is not None and not s.counted]
+    parts = [f"{label} {ago(max(s.last for s in plain), now)}"] if plain else []
+    parts += [_count_words(s, now) for s in seen if s.counted]
+    values = [s for s in seen if s.last is None and s.value is not None]
+    if values:
+        described = plain or all(s.name in _HEADCOUNT for s in values)
+        parts.append(", ".join(map(_value_words, values)) + ("" if described else f" — {_casual(label)}"))
+    return ", ".join(parts) or label
+
+
+def _count_words(seen: _Seen, now: datetime) -> str:
+    noun = _NOUNS[seen.name]
+    plural = noun if seen.count == 1 else _PLURALS.get(noun, noun + "s")
+    return f"{seen.count} {plural}, last {ago(seen.last, now)}"
+
+
+def _value_words(seen: _Seen) -> str:
+    if seen.name in _HEADCOUNT:
+        return f"{seen.value} employees"
+    if seen.name.endswith("industry"):
+        words = _industry_words(seen.value)
+        return words[:1].upper() + words[1:]
+    return seen.value or ""
+
+
+def _casual(text: str) -> str:
+    """A label mid-sentence: "Decision-maker title" -> "decision-maker title"; acronyms stay."""
+    return " ".join(w.lower() if w[:1].isupper() and w[1:] == w[1:].lower() else w for w in text.split(" "))
+
+
+def _summary(contact: Contact, engagement: list[Reason]) -> str:
+    """ "Requested a demo 2 min ago · 14 page views, last 2 min ago · VP at a 250-person software company"."""
+    top = sorted((r for r in engagement if r.points > 0), key=lambda r: -r.points)[:SUMMARY_ENGAGEMENTS]
+    parts = [reason.evidence for reason in top] + [_fit_phrase(contact)]
+    return " · ".join(filter(None, parts))
+
+
+def _fit_phrase(contact: Contact) -> str:
+    title = contact.get("jobtitle")
+    who = _seniority(title) if title else None
+    company = _company_phrase(contact)
+    if (who or title) and company:
+        return f"{who or title} at {company}"
+    return who or title or (f"At {company}" if company else "")
+
+
+def _seniority(title: str) -> str | None:
+    for pattern, word in _SENIORITY:
+        if match := pattern.search(title):
+            return word(match.group(0))
+    return None
+
+
+def _company_phrase(contact: Contact) -> str | None:
+    size, industry = _size_words(read_property(contact, EMPLOYEES)), _company_industry(contact)
+    if not (size or industry):
+        return None
+    words = " ".join(filter(None, (size, industry, "company")))
+    return f"{_article(words)} {words}"
+
+
+def _size_words(value: str | None) -> str | None:
+    bounds = parse_range(value)
+    if bounds is None or bounds[0] < 1:
+        return None
+    low = f"{int(bounds[0]):,}"
+    if bounds[1] == float("inf"):
+        return f"{low}+ person"
+    return f"{low}-person" if bounds[0] == bounds[1] else f"{low}-{int(bounds[1]):,} person"
+
+
+def _company_industry(contact: Contact) -> str | None:
+    enum = contact.get(COMPANY_PREFIX + "industry")
+    if enum:
+        return _industry_words(enum)
+    typed = contact.get("industry")
+    return _casual(typed.strip()) if typed else None
+
+
+def _industry_words(value: str) -> str:
+    """HubSpot's company industries are list values (COMPUTER_SOFTWARE); reps read "software"."""
+    if value in _INDUSTRY_WORDS:
+        return _INDUSTRY_WORDS[value]
+    return value.replace("_", " ").lower() if value.isupper() else _casual(value)
+
+
+def _article(words: str) -> str:
+    """ "a" or "an", by sound: an 8-person, an 11-person, an 18,000-person, an IT services company."""
+    number = re.match(r"[\d,]+", words)
+    if number:
+        digits = number.group(0).replace(",", "")
+        spoken_vowel = digits.startswith("8") or digits in ("11", "18") or \
+            (len(digits) == 5 and digits[:2] in ("11", "18"))   # eleven/eighteen thousand
+        return "an" if spoken_vowel else "a"
+    return "an" if words[:1].lower() in "aeiou" else "a"
+
+
+# --- what to read and watch ----------------------------------------------------------------------
+
+def _rule_properties(rules: ScoringRules) -> set[str]:
+    return set().union(*(properties_used(rule.when) for rule in (*rules.fit, *rules.engagement, *rules.gates)))
+
+
+def contact_properties_to_read(rules: ScoringRules) -> list[str]:
+    """Every contact property the scorer, the activity trail and the Slack card read, sorted."""
+    names = {CONTACT_EMPLOYEES if name == EMPLOYEES else name for name in _rule_properties(rules)}
+    names = {name for name in names if not name.startswith(COMPANY_PREFIX)}
+    return sorted(names | set(CARD_PROPERTIES) | set(TRAIL_PROPERTIES))
+
+
+def company_properties_to_read(rules: ScoringRules) -> list[str]:
+    """The card's company properties plus every `company.x` the rules use, sorted."""
+    used = {name[len(COMPANY_PREFIX):] for name in _rule_properties(rules) if name.startswith(COMPANY_PREFIX)}
+    return sorted(used | set(COMPANY_CARD_PROPERTIES))
+
+
+def watched_properties(rules: ScoringRules) -> list[str]:
+    """Contact properties whose change can change a score: one webhook subscription each."""
+    names = {CONTACT_EMPLOYEES if name == EMPLOYEES else name for name in _rule_properties(rules)}
+    names = {name for name in names if not name.startswith(COMPANY_PREFIX)} | set(WATCHED_TRAIL)
+    return sorted(names - NOT_SUBSCRIBABLE)

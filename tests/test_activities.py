@@ -1,0 +1,67 @@
+"""bot.activities: the trail HubSpot keeps on the contact record, newest first, never raising."""
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.activities import activities_from_contact
+from bot.models import Activity, Contact
+
+T1 = "2025-03-04T14:58:00Z"
+T2 = "2025-03-01T09:00:00.000Z"
+T2_MS = str(int(datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc).timestamp() * 1000))
+T3 = "2025-01-15T12:00:00Z"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+CASES = [
+    # (properties, activities)
+    ({}, []),
+    ({"recent_conversion_event_name": "Demo request", "recent_conversion_date": T1},
+     [Activity("form_submission", at(T1), "Demo request")]),
+    ({"recent_conversion_date": T2_MS}, [Activity("form_submission", at(T2), "")]),
+    ({"recent_conversion_event_name": "Demo request"}, []),
+    ({"recent_conversion_event_name": "Demo request", "recent_conversion_date": "yesterday"}, []),
+    ({"recent_conversion_event_name": "Demo request", "recent_conversion_date": T1,
+      "first_conversion_event_name": "Demo request", "first_conversion_date": T1},
+     [Activity("form_submission", at(T1), "Demo request")]),
+    ({"recent_conversion_event_name": "Demo request", "recent_conversion_date": T1,
+      "first_conversion_event_name": "Ultimate guide", "first_conversion_date": T3},
+     [Activity("form_submission", at(T1), "Demo request"), Activity("form_submission", at(T3), "Ultimate guide")]),
+    ({"first_conversion_event_name": "Ultimate guide", "first_conversion_date": T3},
+     [Activity("form_submission", at(T3), "Ultimate guide")]),
+    ({"hs_analytics_num_page_views": "14", "hs_analytics_last_visit_timestamp": T1},
+     [Activity("page_view", at(T1), count=14)]),
+    ({"hs_analytics_num_page_views": "14", "hs_analytics_last_timestamp": T2},
+     [Activity("page_view", at(T2), count=14)]),
+    ({"hs_analytics_num_page_views": "14", "hs_analytics_last_visit_timestamp": T1,
+      "hs_analytics_last_timestamp": T2}, [Activity("page_view", at(T1), count=14)]),
+    ({"hs_analytics_num_page_views": "14.0", "hs_analytics_last_visit_timestamp": "bad",
+      "hs_analytics_last_timestamp": T2}, [Activity("page_view", at(T2), count=14)]),
+    ({"hs_analytics_num_page_views": "0", "hs_analytics_last_visit_timestamp": T1}, []),
+    ({"hs_analytics_num_page_views": "many", "hs_analytics_last_visit_timestamp": T1}, []),
+    ({"hs_analytics_num_page_views": "14"}, []),
+    ({"hs_email_last_open_date": T2}, [Activity("email_open", at(T2))]),
+    ({"hs_email_last_click_date": T2}, [Activity("email_click", at(T2))]),
+    ({"engagements_last_meeting_booked": T3}, [Activity("meeting_booked", at(T3))]),
+    ({"engagements_last_meeting_booked": "99999999999999999999"}, []),
+    ({"hs_email_last_open_date": ""}, []),
+]
+
+
+@pytest.mark.parametrize("properties, expected", CASES)
+def test_activities_from_contact(properties, expected):
+    assert activities_from_contact(Contact("501", properties)) == expected
+
+
+def test_the_whole_trail_is_newest_first():
+    trail = activities_from_contact(Contact("501", {
+        "first_conversion_event_name": "Ultimate guide", "first_conversion_date": T3,
+        "hs_email_last_open_date": T2, "recent_conversion_event_name": "Demo request", "recent_conversion_date": T1,
+        "hs_analytics_num_page_views": "3", "hs_analytics_last_visit_timestamp": T2_MS,
+        "engagements_last_meeting_booked": "2025-02-20T10:00:00Z", "hs_email_last_click_date": T3}))
+    assert [a.kind for a in trail][:1] == ["form_submission"]
+    assert [a.occurred_at for a in trail] == sorted((a.occurred_at for a in trail), reverse=True)
+    assert len(trail) == 6 and all(a.source == "hubspot" for a in trail)

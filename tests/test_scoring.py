@@ -1,0 +1,335 @@
+"""bot.scoring: every condition kind, ranges, missing values, gates, recency, high intent, the seeds' examples."""
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+
+from bot.models import Activity, Company, Contact, Reason
+from bot.rules import ScoringRules, load_config
+from bot.rules.conditions import Condition
+from bot.scoring import (company_properties_to_read, contact_properties_to_read, holds, score_contact,
+                         watched_properties)
+
+NOW = datetime(2025, 3, 4, 15, 0, tzinfo=timezone.utc)
+SHIPPED = load_config(Path(__file__).resolve().parent.parent / "config").scoring
+CONDITION = TypeAdapter(Condition)
+
+
+def minutes_ago(minutes: float) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+def days_ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def contact(company: dict | None = None, **properties: str) -> Contact:
+    return Contact("501", properties, Company("9001", company) if company is not None else None)
+
+
+def rules(**overrides) -> ScoringRules:
+    return ScoringRules.model_validate({"mql_threshold": 100, **overrides})
+
+
+PROPERTY_CASES = [
+    # (condition, contact properties, company properties, holds)
+    ({"property": "jobtitle", "equals": "CEO"}, {"jobtitle": "ceo"}, None, True),
+    ({"property": "jobtitle", "equals": "CEO"}, {"jobtitle": "CEO of things"}, None, False),
+    ({"property": "hs_lead_status", "equals": "NEW"}, {}, None, False),
+    ({"property": "numemployees", "equals": 50}, {"numemployees": "50.0"}, None, True),
+    ({"property": "hs_email_optout", "equals": True}, {"hs_email_optout": "true"}, None, True),
+    ({"property": "country", "one_of": ["US", "Canada"]}, {"country": "canada"}, None, True),
+    ({"property": "country", "one_of": ["US", "Canada"]}, {"country": "France"}, None, False),
+    ({"property": "country", "one_of": []}, {"country": "France"}, None, False),
+    ({"property": "email", "contains": "@Gmail."}, {"email": "jo@gmail.com"}, None, True),
+    ({"property": "email", "contains": "@gmail."}, {"email": "jo@acme.com"}, None, False),
+    ({"property": "jobtitle", "matches": r"(?i)\bvp\b"}, {"jobtitle": "VP Engineering"}, None, True),
+    ({"property": "jobtitle", "matches": r"(?i)\bvp\b"}, {"jobtitle": "MVP Award winner"}, None, False),
+    ({"property": "jobtitle", "matches": "vp"}, {"jobtitle": "VP"}, None, False),   # case counts in a regex
+    ({"property": "jobtitle", "matches": "x"}, {}, None, False),
+    ({"property": "jobtitle", "matches": "x"}, {"jobtitle": ""}, None, False),      # empty = missing
+    # ranges: gt/gte hold when the whole range is above, lt/lte when the whole range is below
+    ({"property": "employees", "gt": 50}, {"numemployees": "51-200"}, None, True),
+    ({"property": "employees", "gt": 50}, {"numemployees": "50-100"}, None, False),
+    ({"property": "employees", "gt": 50}, {"numemployees": "1000+"}, None, True),
+    ({"property": "employees", "gt": 50}, {"numemployees": "1,001-5,000"}, None, True),
+    ({"property": "employees", "gte": 51}, {"numemployees": "51-200"}, None, True),
+    ({"property": "employees", "lt": 200}, {"numemployees": "51-200"}, None, False),
+    ({"property": "employees", "lte": 200}, {"numemployees": "51-200"}, None, True),
+    ({"property": "employees", "lt": 5000}, {"numemployees": "1000+"}, None, False),
+    ({"property": "employees", "gt": 50, "lte": 200}, {"numemployees": "51-200"}, None, True),
+    ({"property": "employees", "gt": 50}, {"numemployees": "lots"}, None, False),
+    ({"property": "employees", "gt": 50}, {}, None, False),
+    # employees: the contact's range first, else the company's count
+    ({"property": "employees", "gt": 50}, {}, {"numberofemployees": "250"}, True),
+    ({"property": "employees", "gt": 50}, {"numemployees": "11-50"}, {"numberofemployees": "250"}, False),
+    ({"property": "company.numberofemployees", "gte": 250}, {}, {"numberofemployees": "250"}, True),
+    ({"property": "company.industry", "equals": "COMPUTER_SOFTWARE"}, {"industry": "COMPUTER_SOFTWARE"}, {}, False),
+    ({"property": "company.industry", "equals": "COMPUTER_SOFTWARE"}, {}, {"industry": "COMPUTER_SOFTWARE"}, True),
+    ({"property": "company.industry", "exists": True}, {}, None, False),
+    # exists
+    ({"property": "phone", "exists": True}, {"phone": "+1 555"}, None, True),
+    ({"property": "phone", "exists": True}, {}, None, False),
+    ({"property": "phone", "exists": False}, {}, None, True),
+    ({"property": "phone", "exists": False}, {"phone": "+1 555"}, None, False),
+    ({"property": "phone", "exists": True, "contains": "555"}, {"phone": "+1 555"}, None, True),
+    # within: a datetime property (ISO or epoch ms) inside the window
+    ({"property": "createdate", "within": "7d"}, {"createdate": "2025-03-01T10:00:00Z"}, None, True),
+    ({"property": "createdate", "within": "7d"}, {"createdate": "2025-02-01T10:00:00Z"}, None, False),
+    ({"property": "createdate", "within": "1h"}, {"createdate": str(int(minutes_ago(30).timestamp() * 1000))},
+     None, True),
+    ({"property": "createdate", "within": "7d"}, {"createdate": "not a date"}, None, False),
+    ({"property": "createdate", "within": "7d"}, {"createdate": "99999999999999999999"}, None, False),
+]
+
+
+@pytest.mark.parametrize("condition, properties, company, expected", PROPERTY_CASES)
+def test_property_conditions(condition, properties, company, expected):
+    found = holds(CONDITION.validate_python(condition), contact(company, **properties), [], NOW)
+    assert (found is not None) is expected
+
+
+FORM = Activity("form_submission", minutes_ago(2), "Demo request")
+GUIDE = Activity("form_submission", days_ago(10), "Ultimate Guide to Pain Point X")
+PRICING = [Activity("page_view", days_ago(d), "https://acme.test/pricing") for d in (1, 2, 3)]
+VIEWS = Activity("page_view", minutes_ago(2), count=14)
+
+ACTIVITY_CASES = [
+    ({"activity": "form_submission"}, [FORM], True),
+    ({"activity": "form_submission"}, [VIEWS], False),
+    ({"activity": "form_submission", "form": "*demo*"}, [FORM], True),
+    ({"activity": "form_submission", "form": "*DEMO*"}, [FORM], True),
+    ({"activity": "form_submission", "form": "demo"}, [FORM], False),
+    ({"activity": "form_submission", "form": "*guide*"}, [FORM, GUIDE], True),
+    ({"activity": "form_submission", "form": "*guide*", "within": "7d"}, [FORM, GUIDE], False),
+    ({"activity": "form_submission", "at_least": 2}, [FORM, GUIDE], True),
+    ({"activity": "form_submission", "at_least": 2, "within": "1d"}, [FORM, GUIDE], False),
+    ({"activity": "page_view", "at_least": 10}, [VIEWS], True),             # count sums the aggregate
+    ({"activity": "page_view", "at_least": 15}, [VIEWS], False),
+    ({"activity": "page_view", "url": "*pricing*", "at_least": 3, "within": "7d"}, PRICING, True),
+    ({"activity": "page_view", "url": "*pricing*", "at_least": 3, "within": "2d12h"}, PRICING, False),
+    ({"activity": "page_view", "url": "*pricing*"}, [VIEWS], False),          # an unlabelled count has no URL
+    ({"activity": "email_click", "campaign": "*webinar*"}, [Activity("email_click", days_ago(1), "March webinar")],
+     True),
+    ({"activity": "email_open", "within": "30d"}, [Activity("email_open", days_ago(31))], False),
+    ({"activity": "meeting_booked"}, [Activity("meeting_booked", days_ago(1))], True),
+    ({"activity": "chat", "within": "1h"}, [Activity("chat", minutes_ago(5))], True),
+    ({"activity": "chat"}, [], False),
+]
+
+
+@pytest.mark.parametrize("condition, activities, expected", ACTIVITY_CASES)
+def test_activity_conditions(condition, activities, expected):
+    assert (holds(CONDITION.validate_python(condition), contact(), activities, NOW) is not None) is expected
+
+
+VP = {"property": "jobtitle", "matches": "(?i)vp"}
+DEMO = {"activity": "form_submission", "form": "*demo*"}
+NOTHING = {"property": "jobtitle", "equals": "nobody"}
+
+
+@pytest.mark.parametrize("condition, expected", [
+    ({"all": [VP, DEMO]}, True),
+    ({"all": [VP, NOTHING]}, False),
+    ({"any": [NOTHING, DEMO]}, True),
+    ({"any": [NOTHING, NOTHING]}, False),
+    ({"all": [{"any": [NOTHING, VP]}, {"all": [DEMO]}]}, True),
+])
+def test_all_and_any(condition, expected):
+    found = holds(CONDITION.validate_python(condition), contact(jobtitle="VP Sales"), [FORM], NOW)
+    assert (found is not None) is expected
+
+
+EVIDENCE_CASES = [
+    # (rule, contact properties, company properties, activities, evidence)
+    ({"label": "Requested a demo", "when": DEMO}, {}, None, [FORM], "Requested a demo 2 min ago"),
+    ({"label": "Active on the website", "when": {"activity": "page_view", "at_least": 10}}, {}, None, [VIEWS],
+     "14 page views, last 2 min ago"),
+    ({"label": "Two forms", "when": {"activity": "form_submission", "at_least": 2}}, {}, None, [FORM, GUIDE],
+     "2 form submissions, last 2 min ago"),
+    ({"label": "Met us", "when": {"activity": "meeting_booked", "at_least": 1}}, {}, None,
+     [Activity("meeting_booked", days_ago(3))], "1 meeting booked, last 3 d ago"),
+    ({"label": "Decision-maker title", "when": VP}, {"jobtitle": "VP Engineering"}, None, [],
+     "VP Engineering — decision-maker title"),
+    ({"label": "More than 50 employees", "when": {"property": "employees", "gt": 50}}, {}, {"numberofemployees": "250"},
+     [], "250 employees"),
+    ({"label": "More than 50 employees", "when": {"property": "employees", "gt": 50}}, {"numemployees": "51-200"},
+     None, [], "51-200 employees"),
+    ({"label": "Target industry", "when": {"property": "company.industry", "exists": True}}, {},
+     {"industry": "COMPUTER_SOFTWARE"}, [], "Software — target industry"),
+    ({"label": "Target industry", "when": {"property": "company.industry", "exists": True}}, {},
+     {"industry": "AIRLINES_AVIATION"}, [], "Airlines aviation — target industry"),
+    ({"label": "No phone", "when": {"property": "phone", "exists": False}}, {}, None, [], "No phone"),
+    ({"label": "VP who asked for a demo", "when": {"all": [VP, DEMO]}}, {"jobtitle": "VP Sales"}, None, [FORM],
+     "VP who asked for a demo 2 min ago, VP Sales"),
+]
+
+
+@pytest.mark.parametrize("rule, properties, company, activities, evidence", EVIDENCE_CASES)
+def test_evidence_in_rep_words(rule, properties, company, activities, evidence):
+    scored = score_contact(contact(company, **properties), activities,
+                           rules(engagement=[{"points": 10, **rule}]), NOW)
+    assert [reason.evidence for reason in scored.reasons] == [evidence]
+
+
+# --- the seeds' examples, scored with the shipped config --------------------------------------------
+
+def test_vp_at_a_software_company_who_requested_a_demo_is_an_mql_with_the_reason():
+    vp = contact({"numberofemployees": "250", "industry": "COMPUTER_SOFTWARE"}, jobtitle="VP Engineering")
+    score = score_contact(vp, [VIEWS, FORM], SHIPPED, NOW)
+    assert score.is_mql and score.high_intent and score.gates_failed == ()
+    assert score.summary == \
+        "Requested a demo 2 min ago · 14 page views, last 2 min ago · VP at a 250-person software company"
+    assert (score.fit, score.engagement, score.total) == (65, 80, 145)
+    assert score.reasons == (
+        Reason("Decision-maker title", "fit", 30, "VP Engineering — decision-maker title"),
+        Reason("More than 50 employees", "fit", 20, "250 employees"),
+        Reason("Target industry", "fit", 15, "Software — target industry"),
+        Reason("Requested a demo", "engagement", 60, "Requested a demo 2 min ago"),
+        Reason("Active on the website", "engagement", 20, "14 page views, last 2 min ago"))
+    assert score.last_engaged_at == minutes_ago(2) and score.computed_at == NOW and score.contact_id == "501"
+
+
+def test_a_student_with_three_page_views_is_not_an_mql():
+    student = contact(jobtitle="Student", industry="Education")
+    score = score_contact(student, [Activity("page_view", days_ago(1), count=3)], SHIPPED, NOW)
+    assert not score.is_mql and score.total == -50
+    assert score.gates_failed == ("Decision-maker title (VP, Director, Head, C-level)", "More than 50 employees")
+    assert score.summary == "Student at an education company"
+
+
+def test_a_vp_at_a_20_person_company_with_a_huge_score_is_not_an_mql():
+    vp = contact({"numberofemployees": "20", "industry": "COMPUTER_SOFTWARE"}, jobtitle="VP Marketing")
+    everything = [FORM, VIEWS, Activity("meeting_booked", minutes_ago(30)), Activity("chat", minutes_ago(40)),
+                  Activity("form_submission", days_ago(1), "Contact sales"), Activity("email_click", days_ago(2))]
+    score = score_contact(vp, everything, SHIPPED, NOW)
+    assert score.total >= 2 * SHIPPED.mql_threshold
+    assert not score.is_mql and score.gates_failed == ("More than 50 employees",)
+    assert score.summary.endswith(" · VP at a 20-person software company")
+
+
+def test_an_engaged_director_whose_last_activity_was_45_days_ago_is_not_an_mql():
+    director = contact({"numberofemployees": "800", "industry": "INTERNET"}, jobtitle="Director of IT")
+    old = [Activity("form_submission", days_ago(45), "Demo request"), Activity("page_view", days_ago(45), count=40)]
+    score = score_contact(director, old, SHIPPED, NOW)
+    assert not score.is_mql
+    assert score.gates_failed == ("No engagement in the last 30 days",)
+    assert score.engagement == 0 and score.last_engaged_at == days_ago(45)
+    assert score.summary == "Director at an 800-person internet company"
+
+
+# --- threshold, gates, recency, high intent -------------------------------------------------------
+
+THIRTY_FIT = [{"label": "Has a title", "points": 30, "when": {"property": "jobtitle", "exists": True}}]
+SEVENTY_ENGAGEMENT = [{"label": "Any form", "points": 70, "when": {"activity": "form_submission"}}]
+
+
+@pytest.mark.parametrize("threshold, activities, mql", [
+    (100, [FORM], True),            # 30 + 70 = 100: at the threshold counts
+    (101, [FORM], False),
+    (30, [], False),                # enough fit points, but never engaged
+    (30, [Activity("page_view", days_ago(29))], True),
+    (30, [Activity("page_view", days_ago(31))], False),
+])
+def test_threshold_and_recency(threshold, activities, mql):
+    scored = score_contact(contact(jobtitle="CEO"), activities,
+                           rules(mql_threshold=threshold, fit=THIRTY_FIT, engagement=SEVENTY_ENGAGEMENT), NOW)
+    assert scored.is_mql is mql
+    assert ("No engagement in the last 30 days" in scored.gates_failed) is (not activities or
+                                                                            activities[0].occurred_at < days_ago(30))
+
+
+def test_recency_window_is_configurable_and_named():
+    scored = score_contact(contact(), [Activity("chat", days_ago(3))], rules(mql_threshold=1, active_within="2d"), NOW)
+    assert scored.gates_failed == ("No engagement in the last 2 days",)
+
+
+def test_every_gate_must_hold_whatever_the_score():
+    gates = [{"label": "Has a phone", "when": {"property": "phone", "exists": True}},
+             {"label": "In the US", "when": {"property": "country", "equals": "US"}}]
+    scoring = rules(mql_threshold=10, fit=THIRTY_FIT, engagement=SEVENTY_ENGAGEMENT, gates=gates)
+    failing = score_contact(contact(jobtitle="CEO", country="US"), [FORM], scoring, NOW)
+    passing = score_contact(contact(jobtitle="CEO", country="US", phone="1"), [FORM], scoring, NOW)
+    assert (failing.is_mql, failing.gates_failed) == (False, ("Has a phone",))
+    assert (passing.is_mql, passing.gates_failed) == (True, ())
+
+
+@pytest.mark.parametrize("activities, high_intent", [([FORM], True), ([GUIDE], False), ([], False)])
+def test_high_intent_when_a_fast_lane_rule_fires(activities, high_intent):
+    engagement = [{"label": "Demo", "points": 10, "high_intent": True, "when": DEMO},
+                  {"label": "Form", "points": 10, "when": {"activity": "form_submission"}}]
+    assert score_contact(contact(), activities, rules(engagement=engagement), NOW).high_intent is high_intent
+
+
+def test_negative_points_lower_the_total_and_are_explained():
+    fit = [{"label": "Student", "points": -50, "when": {"property": "jobtitle", "matches": "(?i)student"}}]
+    scored = score_contact(contact(jobtitle="PhD Student"), [], rules(fit=fit), NOW)
+    assert (scored.total, scored.reasons) == (-50, (Reason("Student", "fit", -50, "PhD Student — student"),))
+
+
+# --- the summary -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("properties, company, phrase", [
+    ({"jobtitle": "VP Engineering"}, {"numberofemployees": "250", "industry": "COMPUTER_SOFTWARE"},
+     "VP at a 250-person software company"),
+    ({"jobtitle": "Chief Revenue Officer"}, {"numberofemployees": "1200"}, "C-level at a 1,200-person company"),
+    ({"jobtitle": "CTO & co-founder", "numemployees": "51-200"}, None, "CTO at a 51-200 person company"),
+    ({"jobtitle": "Head of Growth", "numemployees": "1000+", "industry": "SaaS"}, None,
+     "Head of Growth at a 1,000+ person SaaS company"),
+    ({"jobtitle": "Senior Director, Marketing"}, {"numberofemployees": "11"}, "Director at an 11-person company"),
+    ({"jobtitle": "Vice President of Sales", "industry": "Financial Services"}, None,
+     "VP at a financial services company"),
+    ({"jobtitle": "Marketing Manager"}, {"industry": "INFORMATION_TECHNOLOGY_AND_SERVICES"},
+     "Marketing Manager at an IT services company"),
+    ({"jobtitle": "SVP Sales"}, None, "SVP"),
+    ({}, {"numberofemployees": "80"}, "At an 80-person company"),
+    ({}, {"numberofemployees": "18000"}, "At an 18,000-person company"),
+    ({}, None, ""),
+])
+def test_fit_phrase_omits_what_is_unknown(properties, company, phrase):
+    assert score_contact(contact(company, **properties), [], rules(), NOW).summary == phrase
+
+
+def test_summary_leads_with_the_two_strongest_engagements():
+    engagement = [{"label": "Opened an email", "points": 5, "when": {"activity": "email_open"}},
+                  {"label": "Chatted", "points": 20, "when": {"activity": "chat"}},
+                  {"label": "Requested a demo", "points": 60, "when": DEMO},
+                  {"label": "Unsubscribed", "points": -10, "when": {"activity": "email_click"}}]
+    activities = [FORM, Activity("chat", minutes_ago(90)), Activity("email_open", days_ago(2)),
+                  Activity("email_click", days_ago(2))]
+    scored = score_contact(contact(jobtitle="Director"), activities, rules(engagement=engagement), NOW)
+    assert scored.summary == "Requested a demo 2 min ago · Chatted 1 h ago · Director"
+
+
+# --- what the worker reads and watches -----------------------------------------------------------------
+
+def test_properties_to_read_cover_rules_trail_and_card():
+    read = contact_properties_to_read(SHIPPED)
+    assert read == sorted(set(read))
+    for name in ("firstname", "lastname", "email", "jobtitle", "company", "country", "state", "numemployees",
+                 "industry", "hubspot_owner_id", "lifecyclestage", "hs_lead_status", "recent_conversion_date",
+                 "recent_conversion_event_name", "first_conversion_date", "hs_analytics_num_page_views",
+                 "hs_analytics_last_visit_timestamp", "hs_analytics_last_timestamp", "hs_email_last_open_date",
+                 "hs_email_last_click_date", "engagements_last_meeting_booked"):
+        assert name in read
+    assert not any(name.startswith("company.") or name == "employees" for name in read)
+    assert company_properties_to_read(SHIPPED) == [
+        "country", "domain", "hubspot_owner_id", "industry", "name", "numberofemployees"]
+
+
+def test_rule_properties_are_read_and_watched():
+    custom = rules(fit=[{"label": "Rich", "points": 5, "when": {"all": [
+        {"property": "company.annualrevenue", "gt": 1e6}, {"property": "hs_persona", "equals": "persona_1"},
+        {"property": "num_unique_conversion_events", "gt": 2}]}}])
+    assert "annualrevenue" in company_properties_to_read(custom)
+    assert {"hs_persona", "num_unique_conversion_events"} <= set(contact_properties_to_read(custom))
+    watched = watched_properties(custom)
+    assert "hs_persona" in watched and "num_unique_conversion_events" not in watched   # HubSpot refuses it
+    assert not any(name.startswith("company.") for name in watched)
+
+
+def test_watched_properties_for_the_shipped_rules():
+    assert watched_properties(SHIPPED) == [
+        "engagements_last_meeting_booked", "hs_analytics_num_page_views", "hs_email_last_click_date",
+        "hs_email_last_open_date", "industry", "jobtitle", "numemployees", "recent_conversion_date"]
