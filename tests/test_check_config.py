@@ -235,3 +235,26 @@ def test_rules_that_can_fire_give_no_warning(tmp_path):
 def test_broken_fixture_lists_every_problem_once():
     lines = [str(problem).replace(str(BROKEN) + "/", "") for problem in check_config(BROKEN)]
     assert lines == (BROKEN / "expected.txt").read_text().splitlines()
+
+
+ODD_VALUES = ["null", "[]", "{}", "[1, [2]]", "{a: {b: c}}", "true", "-1", "'" + "a" * 1000 + "'", "0", "'\\0'"]
+ODD_PLACES = [("sla", "America/New_York"), ("sla", '"09:00-17:00"'), ("sla", "holidays: US"), ("sla", "5m"),
+              ("sla", "100%"), ("sla", "remind_sdr"), ("routing", '["101", "102"]'), ("routing", '"U0AAAA1"'),
+              ("routing", '"#leads"'), ("scoring", "mql_threshold: 100"), ("scoring", "jobtitle"),
+              ("scoring", "'(?i)\\bvp\\b'"), ("scoring", "form_submission"), ("scoring", '"*demo*"'),
+              ("scoring", "gt: 50"), ("scoring", "30d}")]
+
+
+@pytest.mark.parametrize("file, place", ODD_PLACES)
+@pytest.mark.parametrize("value", ODD_VALUES)
+def test_odd_values_anywhere_are_reported_never_raised(tmp_path, file, place, value):
+    key = place.split(": ")[0] + ": " if ": " in place else ""
+    suffix = "}" if place.endswith("}") else ""
+    directory = write_config(tmp_path, **{file: f"{place}=>{key}{value}{suffix}"})
+    problems = check_config(directory)
+    assert all(p.file.endswith(file + ".yaml") and p.key is not None for p in problems)
+    if any(p.severity == "error" for p in problems):
+        with pytest.raises(ConfigError):
+            load_config(directory)
+    else:
+        load_config(directory)

@@ -73,7 +73,7 @@ class SlaRules:
 def _timezone(value: Any) -> ZoneInfo:
     try:
         return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):   # OSError: a name too long for a file
         raise ValueError(f"unknown time zone {value!r}; use a name like America/New_York or Europe/Paris") from None
 
 
