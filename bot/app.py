@@ -30,7 +30,7 @@ def _mount_slack(app: Flask, svc: Services) -> None:
     @app.post("/slack/events")
     def slack_events() -> Response:
         if handler is None:   # no signing secret: nothing from Slack can be trusted
-            return web._answer("slack", 401, "SLACK_SIGNING_SECRET is not set")
+            return web.answer("slack", 401, "SLACK_SIGNING_SECRET is not set")
         return handler.handle(request)
 
 

@@ -31,12 +31,13 @@ def run_one_batch(svc: Services, now: datetime | None = None) -> bool:
         rows = effects.claim_effects(conn, now, lease=timedelta(seconds=svc.settings.lease_seconds))
     if not rows:
         return False
-    writes = [r for r in rows if r.kind == "hubspot_update"]
-    if writes:
-        _run_hubspot_updates(svc, writes, now)
+    # Slack first: speed to lead is measured at the rep's screen; the CRM write-back can follow.
     for row in rows:
         if row.kind != "hubspot_update":
             _run_one(svc, row, now)
+    writes = [r for r in rows if r.kind == "hubspot_update"]
+    if writes:
+        _run_hubspot_updates(svc, writes, now)
     return True
 
 

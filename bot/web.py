@@ -18,7 +18,6 @@ from integrations.hubspot.signature import verify_v3
 
 log = logging.getLogger("handoff.web")
 bp = Blueprint("handoff", __name__)
-REQUESTS: Counter = Counter()   # (route, status) -> count, for /metrics
 
 
 def services() -> Services:
@@ -36,8 +35,13 @@ def signed_uri(public_base_url: str | None) -> str:
     return f"{scheme}://{host}{path}"
 
 
-def _answer(route: str, status: int, message: str | None = None) -> Response:
-    REQUESTS[(route, status)] += 1
+def request_counts() -> Counter:
+    """(route, status) -> requests answered by this app, for /metrics."""
+    return current_app.extensions.setdefault("handoff_requests", Counter())
+
+
+def answer(route: str, status: int, message: str | None = None) -> Response:
+    request_counts()[(route, status)] += 1
     response = jsonify({"error": message}) if message else Response(status=status)
     response.status_code = status
     return response
@@ -54,7 +58,7 @@ def hubspot_webhooks() -> Response:
         signature=request.headers.get("X-HubSpot-Signature-v3"), now_ms=int(time.time() * 1000))
     if problem:
         log.warning("webhook refused: %s", problem)
-        return _answer("hubspot", 401, "invalid signature")
+        return answer("hubspot", 401, "invalid signature")
     return _store_batch(svc, body)
 
 
@@ -63,7 +67,7 @@ def _store_batch(svc: Services, body: bytes) -> Response:
         events, problems = parse_batch(body)
     except MalformedBatch as error:
         log.warning("webhook malformed: %s", error)
-        return _answer("hubspot", 400, str(error))
+        return answer("hubspot", 400, str(error))
     for problem in problems:
         log.warning("webhook event ignored: %s", problem)
     handled = [e for e in events if is_handled(e)]
@@ -75,9 +79,9 @@ def _store_batch(svc: Services, body: bytes) -> Response:
             added = store_events(conn, handled, svc.clock())
     except SQLAlchemyError as error:   # HubSpot retries a 503: nothing is lost
         log.error("webhook not stored, answering 503: %s", type(error).__name__)
-        return _answer("hubspot", 503, "cannot store the batch right now")
+        return answer("hubspot", 503, "cannot store the batch right now")
     log.info("webhook stored: events=%d new=%d ignored=%d", len(events), added, len(events) - len(handled))
-    return _answer("hubspot", 204)
+    return answer("hubspot", 204)
 
 
 @bp.get("/healthz")
@@ -98,5 +102,5 @@ def healthz() -> Response:
 @bp.get("/metrics")
 def metrics() -> Response:
     svc = services()
-    return Response(render_metrics(svc, REQUESTS), mimetype="text/plain; version=0.0.4")
+    return Response(render_metrics(svc, request_counts()), mimetype="text/plain; version=0.0.4")
 
