@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Sequence
 
@@ -21,7 +22,7 @@ from integrations.errors import IntegrationError
 
 log = logging.getLogger("handoff.outbox")
 MAX_ATTEMPTS = 12
-HUBSPOT_BATCH = 100
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="outbox")
 
 
 def run_one_batch(svc: Services, now: datetime | None = None) -> bool:
@@ -31,10 +32,10 @@ def run_one_batch(svc: Services, now: datetime | None = None) -> bool:
         rows = effects.claim_effects(conn, now, lease=timedelta(seconds=svc.settings.lease_seconds))
     if not rows:
         return False
-    # Slack first: speed to lead is measured at the rep's screen; the CRM write-back can follow.
-    for row in rows:
-        if row.kind != "hubspot_update":
-            _run_one(svc, row, now)
+    # Slack first, several at a time: speed to lead is measured at the rep's screen, and each effect is
+    # independent of the others; the CRM write-back follows in one batch.
+    slack_rows = [row for row in rows if row.kind != "hubspot_update"]
+    list(_POOL.map(lambda row: _run_one(svc, row, now), slack_rows))
     writes = [r for r in rows if r.kind == "hubspot_update"]
     if writes:
         _run_hubspot_updates(svc, writes, now)

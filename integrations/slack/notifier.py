@@ -62,11 +62,17 @@ class SlackNotifier:
 
     def __init__(self, client: WebClient):
         self._client = client
+        self._dm_channels: dict[str, str] = {}
 
     def open_dm(self, user_id: str) -> str:
-        """The D… channel id of the bot's DM with `user_id` (posting to a U… id lands in Slackbot's DM)."""
-        response = _call("conversations.open", self._client.conversations_open, users=user_id)
-        return response["channel"]["id"]
+        """The D… channel id of the bot's DM with `user_id` (posting to a U… id lands in Slackbot's DM).
+
+        A DM's id never changes, so it is asked for once per user and process: one call less per alert.
+        """
+        if user_id not in self._dm_channels:
+            response = _call("conversations.open", self._client.conversations_open, users=user_id)
+            self._dm_channels[user_id] = response["channel"]["id"]
+        return self._dm_channels[user_id]
 
     def post_message(self, *, channel: str, text: str, blocks: list[dict] | None, effect_key: str,
                      thread_ts: str | None = None, look_for_duplicate: bool = False) -> PostedMessage:
