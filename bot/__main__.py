@@ -9,7 +9,8 @@ import sys
 import threading
 
 from bot.logs import setup_logging
-from bot.rules import ConfigError, check_config
+from bot.rules import ConfigError, check_config, load_config
+from bot.scoring import watched_properties
 from bot.settings import Settings, SettingsError
 from bot.store.db import SchemaBehind, make_engine, migrate, require_current_schema
 
@@ -53,9 +54,13 @@ def cmd_check_config(directory: str | None) -> int:
     for problem in problems:
         print(problem)
     errors = [p for p in problems if p.severity == "error"]
-    if not errors:
-        print(f"{directory}: config OK" + (f" ({len(problems)} warning(s))" if problems else ""))
-    return 1 if errors else 0
+    if errors:
+        return 1
+    print(f"{directory}: config OK" + (f" ({len(problems)} warning(s))" if problems else ""))
+    print("HubSpot webhook subscriptions this config needs (contact.propertyChange):")
+    for name in watched_properties(load_config(directory).scoring):
+        print(f"  {name}")
+    return 0
 
 
 def cmd_migrate(settings: Settings) -> int:

@@ -93,7 +93,7 @@ def _handle_batch(svc: Services, rows: Sequence[Row], now: datetime) -> None:
             leads.rekey_contact(conn, old_id, new_id, now)
     read = _read(svc, plan.to_read)
     with svc.engine.begin() as conn:
-        portal_id = _portal_id(conn, plan)
+        portal_id = _portal_id(svc, conn, plan)
         for contact_id in plan.to_read:
             _handle_contact(svc, conn, contact_id, read, portal_id, plan.causes[contact_id], now)
         done = inbox.finish_events(conn, rows, now)
@@ -109,10 +109,11 @@ def _read(svc: Services, contact_ids: list[str]) -> ContactRead:
                                  company_properties_to_read(rules))
 
 
-def _portal_id(conn: Connection, plan: BatchPlan) -> str | None:
+def _portal_id(svc: Services, conn: Connection, plan: BatchPlan) -> str | None:
+    """For record links: HUBSPOT_PORTAL_ID, else the portal the webhooks come from (remembered)."""
     if plan.portal_id and kv.get_setting(conn, "portal_id") != plan.portal_id:
         kv.put_setting(conn, "portal_id", plan.portal_id)
-    return plan.portal_id or kv.get_setting(conn, "portal_id")
+    return svc.settings.hubspot_portal_id or plan.portal_id or kv.get_setting(conn, "portal_id")
 
 
 def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: ContactRead,

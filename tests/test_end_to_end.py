@@ -250,3 +250,73 @@ def _wait_for(condition, timeout: float = 5.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
+
+
+def test_crm_text_cannot_ping_anyone_or_make_a_link(system):
+    system.add_warm_contact("519", firstname="<!channel>", lastname="<https://evil.example|Open invoice>",
+                            company="<@U0REP1> & co")
+    system.post_webhook([conversion(system, "519")])
+    system.drain()
+    assert len(system.posts("C0LEADS")) == 1
+    assert system.slack.injections == []
+    message = system.posts("C0LEADS")[0]
+    mrkdwn = [t for t in _texts(message["blocks"]) if t["type"] == "mrkdwn"] + [{"text": message["text"]}]
+    joined = " ".join(t["text"] for t in mrkdwn)
+    assert "&lt;!channel&gt;" in joined and "<https://evil.example" not in joined and "<@U0REP1> &" not in joined
+    assert all(t.get("verbatim", True) for t in mrkdwn)   # Slack's auto-parsing off where CRM text appears
+
+
+def _texts(node) -> list[dict]:
+    """Every text object in a Block Kit structure (plain_text is never parsed by Slack)."""
+    if isinstance(node, list):
+        return [t for item in node for t in _texts(item)]
+    if isinstance(node, dict):
+        own = [node] if node.get("type") in ("mrkdwn", "plain_text") and "text" in node else []
+        return own + [t for value in node.values() for t in _texts(value)]
+    return []
+
+
+@pytest.mark.parametrize("accept_within", ["30s", "30"])
+def test_business_hours_always_and_durations_in_seconds(sqlite_engine, tmp_path, fakes, accept_within):
+    hubspot, slack = fakes
+    config = write_config(tmp_path / "config")
+    sla = (config / "sla.yaml").read_text()
+    sla = sla.replace("accept_within: 5m", f"accept_within: {accept_within}")
+    (config / "sla.yaml").write_text(sla.split("business_hours:")[0] + "business_hours: always\n"
+                                     + "holidays: null\n" + "accept_within: " + accept_within
+                                     + "\nfirst_touch_within: 1h\n")
+    system = System(sqlite_engine, config, hubspot, slack)
+    assert system.svc.config.sla.accept_within.total_seconds() == 30
+    system.add_warm_contact("520")
+    system.post_webhook([conversion(system, "520")])
+    system.drain()
+    system.clock.advance(seconds=31)
+    assert system.sweep() == 1
+    system.drain()
+    assert len(system.posts("D")) == 2
+
+
+def test_the_loop_on_postgresql_with_two_workers_at_once(engine, tmp_path, fakes):
+    """Two worker passes racing on one batch of contacts still alert each lead once (PostgreSQL too)."""
+    import threading
+    from bot import outbox, worker
+    hubspot, slack = fakes
+    system = System(engine, write_config(tmp_path / "config"), hubspot, slack)
+    ids = [str(530 + i) for i in range(12)]
+    for contact_id in ids:
+        system.add_warm_contact(contact_id)
+    system.post_webhook([conversion(system, cid) for cid in ids])
+    system.clock.advance(seconds=1)
+
+    def work() -> None:
+        while worker.process_one_batch(system.svc) | outbox.run_one_batch(system.svc):
+            pass
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    system.drain()
+    assert sorted(lead.contact_id for lead in system.leads()) == ids
+    assert len(system.posts("C0LEADS")) == 12 and len(system.mql_writes()) == 12

@@ -88,6 +88,14 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], key: str
     return len(conn.execute(stmt).all())
 
 
+def upsert(conn: Connection, table: Table, row: dict, key: str) -> None:
+    """Insert the row, or overwrite the one with the same `key`: one statement, safe under concurrency."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(row)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[key],
+                                            set_={k: stmt.excluded[k] for k in row if k != key}))
+
+
 def claimable(table: Table, now: datetime):
     """Rows due and not leased: pending with run_at reached, or a lease that expired (a crashed worker)."""
     return and_(table.c.state == "pending", table.c.run_at <= now,

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
-from bot.store.db import insert_ignore
+from bot.store.db import insert_ignore, upsert
 from bot.store.schema import counters, settings_kv, slack_users, throttles
 
 SLACK_USER_CACHE_TTL = timedelta(hours=6)
@@ -40,9 +40,8 @@ def cached_slack_user(conn: Connection, owner_id: str, now: datetime) -> tuple[b
 
 def cache_slack_user(conn: Connection, owner_id: str, slack_user_id: str | None, owner_name: str | None,
                      now: datetime) -> None:
-    conn.execute(slack_users.delete().where(slack_users.c.owner_id == owner_id))
-    conn.execute(slack_users.insert().values(owner_id=owner_id, slack_user_id=slack_user_id,
-                                             owner_name=owner_name, looked_up_at=now))
+    upsert(conn, slack_users, {"owner_id": owner_id, "slack_user_id": slack_user_id,
+                               "owner_name": owner_name, "looked_up_at": now}, key="owner_id")
 
 
 def owner_for_slack_user(conn: Connection, slack_user_id: str) -> str | None:
@@ -55,8 +54,7 @@ def get_setting(conn: Connection, key: str) -> str | None:
 
 
 def put_setting(conn: Connection, key: str, value: str) -> None:
-    if insert_ignore(conn, settings_kv, [{"key": key, "value": value}], key="key") == 0:
-        conn.execute(update(settings_kv).where(settings_kv.c.key == key).values(value=value))
+    upsert(conn, settings_kv, {"key": key, "value": value}, key="key")
 
 
 def cached_owner_name(conn: Connection, owner_id: str) -> str | None:
