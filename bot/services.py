@@ -9,6 +9,7 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
+from bot.ratelimit import shared_budget
 from bot.rules import Config, load_config
 from bot.settings import Settings
 from bot.store.db import make_engine
@@ -34,19 +35,16 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "Services":
         """Connect everything from settings; a broken config raises ConfigError naming file and key."""
-        return cls(
-            settings=settings,
-            engine=engine or make_engine(settings.database_url),
-            config=load_config(settings.config_dir),
-            crm=_crm(settings),
-            slack=_slack(settings),
-        )
+        engine = engine or make_engine(settings.database_url)
+        return cls(settings=settings, engine=engine, config=load_config(settings.config_dir),
+                   crm=_crm(settings, engine), slack=_slack(settings))
 
 
-def _crm(settings: Settings) -> HubSpotCrm | None:
+def _crm(settings: Settings, engine: Engine) -> HubSpotCrm | None:
     if not settings.hubspot_access_token:
         return None
-    return HubSpotCrm(settings.hubspot_access_token, base_url=settings.hubspot_api_base_url)
+    return HubSpotCrm(settings.hubspot_access_token, base_url=settings.hubspot_api_base_url,
+                      before_call=shared_budget(engine, "hubspot", settings.hubspot_calls_per_10s))
 
 
 def _slack(settings: Settings) -> SlackNotifier | None:

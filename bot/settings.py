@@ -41,6 +41,8 @@ class Settings:
     sweep_interval_seconds: float = 1.0
     # How long a claimed batch stays leased before another worker may take it over (crash recovery time).
     lease_seconds: float = 90.0
+    # HubSpot allows 100-190 calls per 10 s per private app (by tier); stay under the smallest by default.
+    hubspot_calls_per_10s: int = 90
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -61,6 +63,7 @@ class Settings:
             worker_poll_seconds=_float(env, "HANDOFF_WORKER_POLL_SECONDS", 0.1),
             sweep_interval_seconds=_float(env, "HANDOFF_SWEEP_INTERVAL_SECONDS", 1.0),
             lease_seconds=_float(env, "HANDOFF_LEASE_SECONDS", 90.0),
+            hubspot_calls_per_10s=_int(env, "HUBSPOT_CALLS_PER_10S", 90),
         )
         settings.refuse_unsafe_database()
         return settings

@@ -59,3 +59,15 @@ def put_setting(conn: Connection, key: str, value: str) -> None:
 
 def cached_owner_name(conn: Connection, owner_id: str) -> str | None:
     return conn.execute(select(slack_users.c.owner_name).where(slack_users.c.owner_id == owner_id)).scalar()
+
+
+def count_call(conn: Connection, name: str, now: datetime, window_seconds: int) -> tuple[int, float]:
+    """Count one call in the current fixed window shared by every process: (calls so far, seconds left)."""
+    window = int(now.timestamp() // window_seconds)
+    key = f"{name}@{window}"
+    if insert_ignore(conn, counters, [{"name": key, "value": 0}], key="name"):
+        # The first call of a window clears the finished ones, so the table stays a few rows long.
+        conn.execute(counters.delete().where(counters.c.name.like(f"{name}@%"), counters.c.name != key))
+    value = conn.execute(update(counters).where(counters.c.name == key)
+                         .values(value=counters.c.value + 1).returning(counters.c.value)).scalar_one()
+    return value, (window + 1) * window_seconds - now.timestamp()
