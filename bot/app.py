@@ -1,6 +1,8 @@
 """create_app(): the only wiring place for the web process (Flask blueprints + the Bolt handler)."""
 from __future__ import annotations
 
+import time
+
 from flask import Flask, Response, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
 from werkzeug.exceptions import HTTPException
@@ -21,7 +23,19 @@ def create_app(services: Services | None = None) -> Flask:
     app.register_blueprint(web.bp)
     _mount_slack(app, svc)
     app.register_error_handler(HTTPException, _http_error)
+    _reload_config_now_and_then(app, svc)
     return app
+
+
+def _reload_config_now_and_then(app: Flask, svc: Services, every_seconds: float = 5.0) -> None:
+    """The web process sees config edits too (managers, channels) without a restart."""
+    checked = [time.monotonic()]
+
+    @app.before_request
+    def _refresh() -> None:
+        if time.monotonic() - checked[0] >= every_seconds:
+            checked[0] = time.monotonic()
+            svc.refresh_config()
 
 
 def _mount_slack(app: Flask, svc: Services) -> None:

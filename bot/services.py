@@ -10,7 +10,7 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from bot.ratelimit import shared_budget
-from bot.rules import Config, load_config
+from bot.rules import Config, ConfigError, config_fingerprint, load_config
 from bot.settings import Settings
 from bot.store.db import make_engine
 from integrations.hubspot.crm import HubSpotCrm
@@ -31,13 +31,30 @@ class Services:
     crm: HubSpotCrm | None = None
     slack: SlackNotifier | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    config_version: str = ""     # fingerprint of the files `config` was loaded from
+
+    def refresh_config(self) -> bool:
+        """Apply an edited config without a restart; a broken edit keeps the last good one. True if applied."""
+        version = config_fingerprint(self.settings.config_dir)
+        if version == self.config_version:
+            return False
+        self.config_version = version   # a broken version is reported once, not on every check
+        try:
+            config = load_config(self.settings.config_dir)
+        except ConfigError as error:
+            log.error("config change NOT applied, still running the last good config:\n%s", error)
+            return False
+        self.config = config
+        log.info("config change applied")
+        return True
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "Services":
         """Connect everything from settings; a broken config raises ConfigError naming file and key."""
         engine = engine or make_engine(settings.database_url)
+        version = config_fingerprint(settings.config_dir)
         return cls(settings=settings, engine=engine, config=load_config(settings.config_dir),
-                   crm=_crm(settings, engine), slack=_slack(settings))
+                   crm=_crm(settings, engine), slack=_slack(settings), config_version=version)
 
 
 def _crm(settings: Settings, engine: Engine) -> HubSpotCrm | None:
