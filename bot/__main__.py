@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings.secrets())
     try:
+        if args.command == "explain":
+            return cmd_explain(settings, args.contact_id)
         return COMMANDS[args.command](settings)
     except (ConfigError, SchemaBehind) as error:
         print(f"handoff: refusing to start:\n{error}", file=sys.stderr)
@@ -45,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the config files")
     check.add_argument("directory", nargs="?", default=None)
     sub.add_parser("setup-hubspot", help="create Handoff's property group and contact properties")
+    explain = sub.add_parser("explain", help="a contact's score history with the reasons for each score")
+    explain.add_argument("contact_id")
     return parser
 
 
@@ -123,6 +127,13 @@ def cmd_setup_hubspot(settings: Settings) -> int:
         return 1
     print("created: " + ", ".join(created) if created else "all Handoff properties already exist")
     return 0
+
+
+def cmd_explain(settings: Settings, contact_id: str) -> int:
+    from bot.explain import explain
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    return explain(engine, contact_id)
 
 
 def _services(settings: Settings, engine):

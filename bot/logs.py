@@ -33,3 +33,5 @@ def setup_logging(secrets: Iterable[str], level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # A line per sweep every second drowns the lines that matter; APScheduler's warnings still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

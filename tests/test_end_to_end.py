@@ -320,3 +320,23 @@ def test_the_loop_on_postgresql_with_two_workers_at_once(engine, tmp_path, fakes
     system.drain()
     assert sorted(lead.contact_id for lead in system.leads()) == ids
     assert len(system.posts("C0LEADS")) == 12 and len(system.mql_writes()) == 12
+
+
+def test_explain_prints_each_score_with_its_reasons_and_what_changed(system):
+    import io
+    from bot.explain import explain
+    system.add_warm_contact("540")
+    system.hubspot.contacts["540"]["jobtitle"] = "Intern"
+    system.post_webhook([conversion(system, "540")])
+    system.drain()
+    system.hubspot.contacts["540"]["jobtitle"] = "VP Engineering"
+    system.post_webhook([system.event("contact.propertyChange", "540", property_name="jobtitle",
+                                      property_value="VP Engineering")])
+    system.drain()
+    out = io.StringIO()
+    assert explain(system.svc.engine, "540", out) == 0
+    text = out.getvalue()
+    assert "2 score(s)" in text and "lead 1: new" in text
+    assert "not an MQL" in text and "gate not met" in text and "now fires" in text
+    assert "Requested a demo" in text
+    assert explain(system.svc.engine, "999", io.StringIO()) == 1
