@@ -18,11 +18,11 @@ from typing import Any, Callable
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from bot.models import to_utc_iso
 from integrations.hubspot.signature import sign_v1, sign_v3
+from tests.fakes.loopback import LoopbackServer
 
 DEFAULT_TOKEN = "fake-hubspot-token"
 DEFAULT_PORTAL_ID = "62515"
@@ -83,11 +83,6 @@ class _Failure:
     method: str | None
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        """Tests read `calls`; one log line per request would drown their output."""
-
-
 def _now_iso() -> str:
     return to_utc_iso(datetime.now(timezone.utc))
 
@@ -140,13 +135,13 @@ def next_lifecycle_value(current: str | None, wanted: str) -> str | None:
     return wanted if LIFECYCLE_ORDER.index(wanted) >= LIFECYCLE_ORDER.index(current) else None
 
 
-class FakeHubSpot:
+class FakeHubSpot(LoopbackServer):
     """HubSpot's CRM API on 127.0.0.1 (port 0), with knobs for failures, latency and rate limits."""
 
     def __init__(self, token: str | None = None, portal_id: str = DEFAULT_PORTAL_ID):
+        super().__init__(self, thread_name="fake-hubspot")
         self.token = token                       # None: any non-empty Bearer token is accepted
         self.portal_id = portal_id
-        self.base_url = ""
         self.contacts: dict[str, dict[str, str]] = {}
         self.companies: dict[str, dict[str, str]] = {}
         self.owners: dict[str, dict] = {}
@@ -167,8 +162,6 @@ class FakeHubSpot:
         self._admitted: deque[float] = deque()
         self._daily_used = 0
         self._lock = threading.RLock()
-        self._server = None
-        self._thread: threading.Thread | None = None
         self._routes = Map([
             Rule("/crm/v3/objects/<any(contacts, companies):object_type>/batch/read", methods=["POST"],
                  endpoint="batch_read"),
@@ -180,29 +173,6 @@ class FakeHubSpot:
             Rule("/crm/v3/properties/contacts/groups", methods=["GET"], endpoint="list_groups"),
             Rule("/crm/v3/properties/contacts/groups", methods=["POST"], endpoint="create_group"),
         ], strict_slashes=False)
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> "FakeHubSpot":
-        self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
-        self.base_url = f"http://127.0.0.1:{self._server.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-hubspot", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    def __enter__(self) -> "FakeHubSpot":
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
 
     # --- state the tests arrange -------------------------------------------------------------
 

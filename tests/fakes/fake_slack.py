@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes.loopback import LoopbackServer
 
 TEAM_ID = "T0001"
 BOT_ID = "B0HANDOFF"
@@ -63,18 +64,14 @@ class SlackError(Exception):
         self.code = code
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any) -> None:
-        """Tests read `calls`, not access logs."""
-
-
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Slack's Web API on 127.0.0.1 (port 0) in a daemon thread; see the module docstring."""
 
     def __init__(self, *, scopes: tuple[str, ...] = DEFAULT_SCOPES, clock: Callable[[], float] = time.monotonic):
+        # base_url ends with "/" like slack_sdk's, so f"{base_url}{method}" is a method's URL.
+        super().__init__(self._wsgi, base_path="/", thread_name="fake-slack")
         self.scopes = scopes
         self.clock = clock              # for trigger and response_url expiry; tests may replace it
-        self.base_url = ""
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict]] = {}
         self.ephemerals: list[dict] = []
@@ -93,8 +90,6 @@ class FakeSlack:
         self._opened: set[str] = set()
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[[dict], dict]] = {
             "auth.test": self._auth_test, "chat.postMessage": self._post_message,
             "chat.update": self._update_message, "chat.postEphemeral": self._post_ephemeral,
@@ -103,31 +98,6 @@ class FakeSlack:
             "users.info": self._user_info, "views.open": self._open_view, "views.update": self._update_view,
             "views.publish": self._publish_view, "reactions.add": self._add_reaction,
         }
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> "FakeSlack":
-        """Serve on a free loopback port; `base_url` ends with "/" like slack_sdk's."""
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}/"
-        # A short poll interval: shutdown() waits for the loop to notice, once per test.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeSlack":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # --- scripting ---------------------------------------------------------------------------
 
