@@ -62,3 +62,23 @@ def sqlite_engine(tmp_path):
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+# --- fake vendors on loopback, shared by the fake's own tests and its client's tests --------------
+# Imported here rather than at the top: this section was appended to a file others were editing.
+from tests.fakes.fake_hubspot import FakeHubSpot  # noqa: E402
+from tests.fakes.fake_slack import FakeSlack  # noqa: E402
+
+
+@pytest.fixture
+def fake_hubspot():
+    """A started FakeHubSpot (any Bearer token accepted); stopped after the test."""
+    with FakeHubSpot() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_slack():
+    """A started FakeSlack with the default scopes; stopped after the test."""
+    with FakeSlack() as server:
+        yield server

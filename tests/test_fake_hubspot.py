@@ -19,26 +19,20 @@ READ = "/crm/v3/objects/contacts/batch/read"
 UPDATE = "/crm/v3/objects/contacts/batch/update"
 
 
-@pytest.fixture
-def fake():
-    with FakeHubSpot() as server:
-        yield server
+def post(fake_hubspot, path, body, headers=AUTH, **kwargs):
+    return requests.post(fake_hubspot.base_url + path, json=body, headers=headers, timeout=5, **kwargs)
 
 
-def post(fake, path, body, headers=AUTH, **kwargs):
-    return requests.post(fake.base_url + path, json=body, headers=headers, timeout=5, **kwargs)
+def get(fake_hubspot, path, headers=AUTH, **kwargs):
+    return requests.get(fake_hubspot.base_url + path, headers=headers, timeout=5, **kwargs)
 
 
-def get(fake, path, headers=AUTH, **kwargs):
-    return requests.get(fake.base_url + path, headers=headers, timeout=5, **kwargs)
+def read(fake_hubspot, *ids, properties=(), **query):
+    return post(fake_hubspot, READ, {"inputs": [{"id": i} for i in ids], "properties": list(properties)}, params=query)
 
 
-def read(fake, *ids, properties=(), **query):
-    return post(fake, READ, {"inputs": [{"id": i} for i in ids], "properties": list(properties)}, params=query)
-
-
-def update(fake, updates):
-    return post(fake, UPDATE, {"inputs": [{"id": i, "properties": p} for i, p in updates.items()]})
+def update(fake_hubspot, updates):
+    return post(fake_hubspot, UPDATE, {"inputs": [{"id": i, "properties": p} for i, p in updates.items()]})
 
 
 # --- the SDK's strictest reading of our answers --------------------------------------------
@@ -58,43 +52,45 @@ def strict(package, model: str, response):
     return package.ApiClient(configuration=config).deserialize(_Answer(response), model)
 
 
-def test_answers_pass_the_sdks_strict_validation(fake):
-    fake.add_contact("1", email="a@example.com")
-    fake.add_company("9", name="Acme")
-    fake.add_owner("41629779", "rep@example.com", "Dana", "Reyes")
-    group = post(fake, "/crm/v3/properties/contacts/groups", {"name": "handoff", "label": "Handoff"})
-    prop = post(fake, "/crm/v3/properties/contacts", {"name": "handoff_score", "label": "Score", "type": "number",
-                                                      "fieldType": "number", "groupName": "handoff"})
+def test_answers_pass_the_sdks_strict_validation(fake_hubspot):
+    fake_hubspot.add_contact("1", email="a@example.com")
+    fake_hubspot.add_company("9", name="Acme")
+    fake_hubspot.add_owner("41629779", "rep@example.com", "Dana", "Reyes")
+    group = post(fake_hubspot, "/crm/v3/properties/contacts/groups", {"name": "handoff", "label": "Handoff"})
+    prop = post(fake_hubspot, "/crm/v3/properties/contacts", {"name": "handoff_score", "label": "Score",
+                                                              "type": "number", "fieldType": "number",
+                                                              "groupName": "handoff"})
     checks = [
-        (contacts_package, "BatchResponseSimplePublicObject", read(fake, "1", properties=["email"])),
-        (contacts_package, "BatchResponseSimplePublicObjectWithErrors", read(fake, "1", "2")),
-        (contacts_package, "BatchResponseSimplePublicObjectWithErrors", update(fake, {"1": {"a": "1"}, "2": {}})),
+        (contacts_package, "BatchResponseSimplePublicObject", read(fake_hubspot, "1", properties=["email"])),
+        (contacts_package, "BatchResponseSimplePublicObjectWithErrors", read(fake_hubspot, "1", "2")),
+        (contacts_package, "BatchResponseSimplePublicObjectWithErrors",
+         update(fake_hubspot, {"1": {"a": "1"}, "2": {}})),
         (companies_package, "BatchResponseSimplePublicObject",
-         post(fake, "/crm/v3/objects/companies/batch/read", {"inputs": [{"id": "9"}], "properties": ["name"]})),
-        (owners_package, "PublicOwner", get(fake, "/crm/v3/owners/41629779")),
+         post(fake_hubspot, "/crm/v3/objects/companies/batch/read", {"inputs": [{"id": "9"}], "properties": ["name"]})),
+        (owners_package, "PublicOwner", get(fake_hubspot, "/crm/v3/owners/41629779")),
         (properties_package, "PropertyGroup", group),
         (properties_package, "ModelProperty", prop),
-        (properties_package, "CollectionResponsePropertyNoPaging", get(fake, "/crm/v3/properties/contacts")),
+        (properties_package, "CollectionResponsePropertyNoPaging", get(fake_hubspot, "/crm/v3/properties/contacts")),
         (properties_package, "CollectionResponsePropertyGroupNoPaging",
-         get(fake, "/crm/v3/properties/contacts/groups")),
-        (contacts_package, "Error", read(fake, *[str(i) for i in range(101)])),
+         get(fake_hubspot, "/crm/v3/properties/contacts/groups")),
+        (contacts_package, "Error", read(fake_hubspot, *[str(i) for i in range(101)])),
     ]
     for package, model, response in checks:
         assert strict(package, model, response) is not None, model
 
 
-def test_strict_validation_does_catch_a_short_answer(fake):
-    fake.fail_next("batch/read", 200, body={"status": "COMPLETE", "results": []})
+def test_strict_validation_does_catch_a_short_answer(fake_hubspot):
+    fake_hubspot.fail_next("batch/read", 200, body={"status": "COMPLETE", "results": []})
     with pytest.raises(ValueError, match="must not be `None`"):
-        strict(contacts_package, "BatchResponseSimplePublicObject", read(fake, "1"))
+        strict(contacts_package, "BatchResponseSimplePublicObject", read(fake_hubspot, "1"))
 
 
 # --- auth, routing, bodies -----------------------------------------------------------------
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": DEFAULT_TOKEN},
                                      {"Authorization": f"Basic {DEFAULT_TOKEN}"}])
-def test_bearer_token_is_required(fake, headers):
-    response = get(fake, "/account-info/v3/details", headers=headers)
+def test_bearer_token_is_required(fake_hubspot, headers):
+    response = get(fake_hubspot, "/account-info/v3/details", headers=headers)
     assert response.status_code == 401
     assert response.json()["category"] == "INVALID_AUTHENTICATION"
 
@@ -108,27 +104,27 @@ def test_any_bearer_token_is_accepted_unless_one_is_set():
                    headers={"Authorization": "Bearer pat-na1-right"}).status_code == 200
 
 
-def test_unknown_path_and_wrong_method_answer_json(fake):
-    assert get(fake, "/crm/v3/objects/deals").status_code == 404
-    assert get(fake, READ).status_code == 405
-    assert get(fake, "/crm/v3/objects/deals").json()["status"] == "error"
+def test_unknown_path_and_wrong_method_answer_json(fake_hubspot):
+    assert get(fake_hubspot, "/crm/v3/objects/deals").status_code == 404
+    assert get(fake_hubspot, READ).status_code == 405
+    assert get(fake_hubspot, "/crm/v3/objects/deals").json()["status"] == "error"
 
 
-def test_body_that_is_not_a_json_object_is_a_400(fake):
-    response = requests.post(fake.base_url + READ, data=b"[1,2", headers=AUTH, timeout=5)
+def test_body_that_is_not_a_json_object_is_a_400(fake_hubspot):
+    response = requests.post(fake_hubspot.base_url + READ, data=b"[1,2", headers=AUTH, timeout=5)
     assert response.status_code == 400
     assert response.json()["category"] == "VALIDATION_ERROR"
 
 
-def test_account_details_carry_the_portal_id(fake):
-    assert get(fake, "/account-info/v3/details").json()["portalId"] == 62515
+def test_account_details_carry_the_portal_id(fake_hubspot):
+    assert get(fake_hubspot, "/account-info/v3/details").json()["portalId"] == 62515
 
 
 # --- objects -------------------------------------------------------------------------------
 
-def test_batch_read_returns_requested_properties_with_values_only(fake):
-    fake.add_contact("1", email="", jobtitle="VP Sales", lifecyclestage="lead")
-    response = read(fake, "1", properties=["email", "jobtitle", "missing_prop"])
+def test_batch_read_returns_requested_properties_with_values_only(fake_hubspot):
+    fake_hubspot.add_contact("1", email="", jobtitle="VP Sales", lifecyclestage="lead")
+    response = read(fake_hubspot, "1", properties=["email", "jobtitle", "missing_prop"])
     [result] = response.json()["results"]
     assert response.status_code == 200
     assert set(result) == {"id", "properties", "createdAt", "updatedAt", "archived"}
@@ -138,20 +134,20 @@ def test_batch_read_returns_requested_properties_with_values_only(fake):
 
 @pytest.mark.parametrize("count, history, status", [(100, False, 200), (101, False, 400), (50, True, 200),
                                                     (51, True, 400)])
-def test_batch_read_input_limits(fake, count, history, status):
+def test_batch_read_input_limits(fake_hubspot, count, history, status):
     for i in range(count):
-        fake.add_contact(str(i))
+        fake_hubspot.add_contact(str(i))
     body = {"inputs": [{"id": str(i)} for i in range(count)], "properties": [],
             "propertiesWithHistory": ["lifecyclestage"] if history else []}
-    response = post(fake, READ, body)
+    response = post(fake_hubspot, READ, body)
     assert response.status_code == status
     if status == 400:
         assert response.json()["category"] == "VALIDATION_ERROR"
 
 
-def test_missing_ids_answer_207_with_object_not_found(fake):
-    fake.add_contact("1")
-    response = read(fake, "1", "2", "3")
+def test_missing_ids_answer_207_with_object_not_found(fake_hubspot):
+    fake_hubspot.add_contact("1")
+    response = read(fake_hubspot, "1", "2", "3")
     body = response.json()
     assert response.status_code == 207
     assert [r["id"] for r in body["results"]] == ["1"]
@@ -161,43 +157,43 @@ def test_missing_ids_answer_207_with_object_not_found(fake):
                                                                      {"ids": ["2", "3"]})
 
 
-def test_deleted_contact_is_only_read_with_archived_true(fake):
-    fake.add_contact("1", email="a@example.com")
-    fake.delete_contact("1")
-    assert read(fake, "1", archived="false").status_code == 207
-    [result] = read(fake, "1", archived="true").json()["results"]
+def test_deleted_contact_is_only_read_with_archived_true(fake_hubspot):
+    fake_hubspot.add_contact("1", email="a@example.com")
+    fake_hubspot.delete_contact("1")
+    assert read(fake_hubspot, "1", archived="false").status_code == 207
+    [result] = read(fake_hubspot, "1", archived="true").json()["results"]
     assert result["archived"] is True
 
 
-def test_companies_batch_read(fake):
-    fake.add_company("9", name="Acme", domain="acme.example")
-    body = post(fake, "/crm/v3/objects/companies/batch/read", {"inputs": [{"id": "9"}, {"id": "8"}],
-                                                                "properties": ["name"]}).json()
+def test_companies_batch_read(fake_hubspot):
+    fake_hubspot.add_company("9", name="Acme", domain="acme.example")
+    body = post(fake_hubspot, "/crm/v3/objects/companies/batch/read", {"inputs": [{"id": "9"}, {"id": "8"}],
+                                                                        "properties": ["name"]}).json()
     assert body["results"][0]["properties"]["name"] == "Acme"
     assert "domain" not in body["results"][0]["properties"]
     assert body["errors"][0]["message"].startswith("Could not get some COMPANY objects")
 
 
-def test_merge_lists_absorbed_ids_and_fills_blanks_only(fake):
-    fake.add_contact("10", email="keep@example.com", jobtitle="")
-    fake.add_contact("11", email="old@example.com", jobtitle="VP Sales")
-    fake.add_contact("12", phone="555")
-    fake.merge_contacts("11", "12")
-    fake.merge_contacts("10", "11")
-    survivor = fake.contacts["10"]
+def test_merge_lists_absorbed_ids_and_fills_blanks_only(fake_hubspot):
+    fake_hubspot.add_contact("10", email="keep@example.com", jobtitle="")
+    fake_hubspot.add_contact("11", email="old@example.com", jobtitle="VP Sales")
+    fake_hubspot.add_contact("12", phone="555")
+    fake_hubspot.merge_contacts("11", "12")
+    fake_hubspot.merge_contacts("10", "11")
+    survivor = fake_hubspot.contacts["10"]
     assert (survivor["email"], survivor["jobtitle"], survivor["phone"]) == ("keep@example.com", "VP Sales", "555")
     assert survivor["hs_merged_object_ids"] == "11;12"
     assert survivor["hs_object_id"] == "10"
-    assert fake.merged_into == {"11": "10", "12": "10"}
+    assert fake_hubspot.merged_into == {"11": "10", "12": "10"}
 
 
 @pytest.mark.parametrize("mode, status, answered_id", [("404", 207, None), ("redirect", 200, "10")])
-def test_read_of_a_merged_id(fake, mode, status, answered_id):
-    fake.add_contact("10")
-    fake.add_contact("11")
-    fake.merge_contacts("10", "11")
-    fake.merged_read_mode = mode
-    response = read(fake, "11")
+def test_read_of_a_merged_id(fake_hubspot, mode, status, answered_id):
+    fake_hubspot.add_contact("10")
+    fake_hubspot.add_contact("11")
+    fake_hubspot.merge_contacts("10", "11")
+    fake_hubspot.merged_read_mode = mode
+    response = read(fake_hubspot, "11")
     assert response.status_code == status
     assert [r["id"] for r in response.json()["results"]] == ([answered_id] if answered_id else [])
 
@@ -219,88 +215,89 @@ def test_next_lifecycle_value(current, wanted, result):
     assert next_lifecycle_value(current, wanted) == result
 
 
-def test_lifecycle_stage_moves_forward_only_and_clears_with_empty_string(fake):
-    fake.add_contact("1", lifecyclestage="salesqualifiedlead")
-    assert update(fake, {"1": {"lifecyclestage": "lead", "hs_lead_status": "NEW"}}).status_code == 200
-    assert fake.contacts["1"]["lifecyclestage"] == "salesqualifiedlead"
-    update(fake, {"1": {"lifecyclestage": ""}})
-    update(fake, {"1": {"lifecyclestage": "lead"}})
-    assert fake.contacts["1"]["lifecyclestage"] == "lead"
-    assert fake.updates == [("1", {"hs_lead_status": "NEW"}), ("1", {"lifecyclestage": ""}),
-                            ("1", {"lifecyclestage": "lead"})]
+def test_lifecycle_stage_moves_forward_only_and_clears_with_empty_string(fake_hubspot):
+    fake_hubspot.add_contact("1", lifecyclestage="salesqualifiedlead")
+    assert update(fake_hubspot, {"1": {"lifecyclestage": "lead", "hs_lead_status": "NEW"}}).status_code == 200
+    assert fake_hubspot.contacts["1"]["lifecyclestage"] == "salesqualifiedlead"
+    update(fake_hubspot, {"1": {"lifecyclestage": ""}})
+    update(fake_hubspot, {"1": {"lifecyclestage": "lead"}})
+    assert fake_hubspot.contacts["1"]["lifecyclestage"] == "lead"
+    assert fake_hubspot.updates == [("1", {"hs_lead_status": "NEW"}), ("1", {"lifecyclestage": ""}),
+                                    ("1", {"lifecyclestage": "lead"})]
 
 
-def test_update_with_missing_ids_answers_207_and_applies_the_rest(fake):
-    fake.add_contact("1")
-    response = update(fake, {"1": {"handoff_score": "80"}, "2": {"handoff_score": "90"}})
+def test_update_with_missing_ids_answers_207_and_applies_the_rest(fake_hubspot):
+    fake_hubspot.add_contact("1")
+    response = update(fake_hubspot, {"1": {"handoff_score": "80"}, "2": {"handoff_score": "90"}})
     assert response.status_code == 207
     assert response.json()["errors"][0]["context"] == {"ids": ["2"]}
     assert response.json()["results"][0]["properties"]["handoff_score"] == "80"
-    assert fake.updates == [("1", {"handoff_score": "80"})]
+    assert fake_hubspot.updates == [("1", {"handoff_score": "80"})]
 
 
-def test_update_over_100_inputs_is_refused_whole(fake):
+def test_update_over_100_inputs_is_refused_whole(fake_hubspot):
     for i in range(101):
-        fake.add_contact(str(i))
-    response = update(fake, {str(i): {"x": "1"} for i in range(101)})
+        fake_hubspot.add_contact(str(i))
+    response = update(fake_hubspot, {str(i): {"x": "1"} for i in range(101)})
     assert response.status_code == 400
-    assert fake.updates == []
+    assert fake_hubspot.updates == []
 
 
 # --- owners and properties -----------------------------------------------------------------
 
-def test_owner_by_id_and_404(fake):
-    fake.add_owner("41629779", "rep@example.com", "Dana", "Reyes")
-    owner = get(fake, "/crm/v3/owners/41629779").json()
+def test_owner_by_id_and_404(fake_hubspot):
+    fake_hubspot.add_owner("41629779", "rep@example.com", "Dana", "Reyes")
+    owner = get(fake_hubspot, "/crm/v3/owners/41629779").json()
     assert (owner["email"], owner["firstName"], owner["type"], owner["archived"]) == \
         ("rep@example.com", "Dana", "PERSON", False)
-    by_user = get(fake, f"/crm/v3/owners/{owner['userId']}", params={"idProperty": "userId"})
+    by_user = get(fake_hubspot, f"/crm/v3/owners/{owner['userId']}", params={"idProperty": "userId"})
     assert by_user.json()["id"] == "41629779"
-    assert get(fake, "/crm/v3/owners/1").status_code == 404
+    assert get(fake_hubspot, "/crm/v3/owners/1").status_code == 404
 
 
-def test_property_and_group_creation_rules(fake):
+def test_property_and_group_creation_rules(fake_hubspot):
     prop = {"name": "handoff_score", "label": "Score", "type": "number", "fieldType": "number",
             "groupName": "handoff"}
-    assert post(fake, "/crm/v3/properties/contacts", prop).status_code == 400      # no such group yet
-    assert post(fake, "/crm/v3/properties/contacts/groups", {"name": "handoff", "label": "H"}).status_code == 201
-    assert post(fake, "/crm/v3/properties/contacts/groups", {"name": "handoff", "label": "H"}).status_code == 409
-    assert post(fake, "/crm/v3/properties/contacts", prop).status_code == 201
-    duplicate = post(fake, "/crm/v3/properties/contacts", prop)
+    assert post(fake_hubspot, "/crm/v3/properties/contacts", prop).status_code == 400      # no such group yet
+    group = {"name": "handoff", "label": "H"}
+    assert post(fake_hubspot, "/crm/v3/properties/contacts/groups", group).status_code == 201
+    assert post(fake_hubspot, "/crm/v3/properties/contacts/groups", group).status_code == 409
+    assert post(fake_hubspot, "/crm/v3/properties/contacts", prop).status_code == 201
+    duplicate = post(fake_hubspot, "/crm/v3/properties/contacts", prop)
     assert (duplicate.status_code, duplicate.json()["category"]) == (409, "OBJECT_ALREADY_EXISTS")
-    assert post(fake, "/crm/v3/properties/contacts", {**prop, "name": "x", "type": "text"}).status_code == 400
-    assert post(fake, "/crm/v3/properties/contacts", {**prop, "label": ""}).status_code == 400
-    names = [p["name"] for p in get(fake, "/crm/v3/properties/contacts").json()["results"]]
+    assert post(fake_hubspot, "/crm/v3/properties/contacts", {**prop, "name": "x", "type": "text"}).status_code == 400
+    assert post(fake_hubspot, "/crm/v3/properties/contacts", {**prop, "label": ""}).status_code == 400
+    names = [p["name"] for p in get(fake_hubspot, "/crm/v3/properties/contacts").json()["results"]]
     assert "handoff_score" in names and "lifecyclestage" in names
 
 
 # --- knobs: failures, rate limit, latency, call log -----------------------------------------
 
-def test_fail_next_answers_the_given_status_then_recovers(fake):
-    fake.add_contact("1")
-    fake.fail_next("batch/read", 503, times=2)
-    statuses = [read(fake, "1").status_code for _ in range(3)]
+def test_fail_next_answers_the_given_status_then_recovers(fake_hubspot):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.fail_next("batch/read", 503, times=2)
+    statuses = [read(fake_hubspot, "1").status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
 
 
-def test_fail_next_429_carries_retry_after_and_hubspots_body(fake):
-    fake.fail_next("batch/read", 429, retry_after="7")
-    response = read(fake, "1")
+def test_fail_next_429_carries_retry_after_and_hubspots_body(fake_hubspot):
+    fake_hubspot.fail_next("batch/read", 429, retry_after="7")
+    response = read(fake_hubspot, "1")
     assert (response.status_code, response.headers["Retry-After"]) == (429, "7")
     assert response.json()["policyName"] == "TEN_SECONDLY_ROLLING"
     assert response.json()["errorType"] == "RATE_LIMIT"
 
 
-def test_fail_next_can_target_one_method_and_carry_a_body(fake):
-    fake.fail_next("/crm/v3/properties/contacts", 409, method="POST", body={"message": "taken"})
-    assert get(fake, "/crm/v3/properties/contacts").status_code == 200
-    response = post(fake, "/crm/v3/properties/contacts/groups", {"name": "g", "label": "G"})
+def test_fail_next_can_target_one_method_and_carry_a_body(fake_hubspot):
+    fake_hubspot.fail_next("/crm/v3/properties/contacts", 409, method="POST", body={"message": "taken"})
+    assert get(fake_hubspot, "/crm/v3/properties/contacts").status_code == 200
+    response = post(fake_hubspot, "/crm/v3/properties/contacts/groups", {"name": "g", "label": "G"})
     assert (response.status_code, response.json()) == (409, {"message": "taken"})
 
 
-def test_rolling_rate_limit_and_headers(fake):
-    fake.rate_limit_per_10s = 3
-    responses = [get(fake, "/account-info/v3/details") for _ in range(4)]
+def test_rolling_rate_limit_and_headers(fake_hubspot):
+    fake_hubspot.rate_limit_per_10s = 3
+    responses = [get(fake_hubspot, "/account-info/v3/details") for _ in range(4)]
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
     assert [r.headers["X-HubSpot-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
     assert responses[0].headers["X-HubSpot-RateLimit-Max"] == "3"
@@ -309,26 +306,26 @@ def test_rolling_rate_limit_and_headers(fake):
     assert "Retry-After" not in responses[3].headers
 
 
-def test_latency_delays_every_answer(fake):
-    fake.latency = 0.5
+def test_latency_delays_every_answer(fake_hubspot):
+    fake_hubspot.latency = 0.5
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.get(fake.base_url + "/account-info/v3/details", headers=AUTH, timeout=0.05)
+        requests.get(fake_hubspot.base_url + "/account-info/v3/details", headers=AUTH, timeout=0.05)
 
 
-def test_calls_are_recorded_from_many_threads(fake):
-    fake.add_contact("1")
-    threads = [threading.Thread(target=read, args=(fake, "1")) for _ in range(20)]
+def test_calls_are_recorded_from_many_threads(fake_hubspot):
+    fake_hubspot.add_contact("1")
+    threads = [threading.Thread(target=read, args=(fake_hubspot, "1")) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    get(fake, "/account-info/v3/details", params={"x": "1"})
-    assert (fake.count("batch/read"), len(fake.calls)) == (20, 21)
-    last = fake.calls[-1]
+    get(fake_hubspot, "/account-info/v3/details", params={"x": "1"})
+    assert (fake_hubspot.count("batch/read"), len(fake_hubspot.calls)) == (20, 21)
+    last = fake_hubspot.calls[-1]
     assert (last.method, last.path, last.query, last.json) == ("GET", "/account-info/v3/details", {"x": "1"}, None)
-    assert fake.calls[0].json == {"inputs": [{"id": "1"}], "properties": []}
-    assert fake.calls[0].headers["Authorization"] == f"Bearer {DEFAULT_TOKEN}"
-    assert fake.calls[0].at <= last.at
+    assert fake_hubspot.calls[0].json == {"inputs": [{"id": "1"}], "properties": []}
+    assert fake_hubspot.calls[0].headers["Authorization"] == f"Bearer {DEFAULT_TOKEN}"
+    assert fake_hubspot.calls[0].at <= last.at
 
 
 # --- playing HubSpot's webhook sender ------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -32,14 +32,8 @@ class FixedClock:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> WebClient:
-    return WebClient(token=TOKEN, base_url=fake.base_url, retry_handlers=[])
+def client(fake_slack: FakeSlack) -> WebClient:
+    return WebClient(token=TOKEN, base_url=fake_slack.base_url, retry_handlers=[])
 
 
 def slack_error(call: Any) -> str:
@@ -51,8 +45,8 @@ def slack_error(call: Any) -> str:
 # --- transport -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer xoxp-user-token"}, {"Authorization": TOKEN}])
-def test_web_api_requires_a_bot_token(fake: FakeSlack, headers: dict) -> None:
-    response = requests.post(fake.base_url + "auth.test", headers=headers, timeout=5)
+def test_web_api_requires_a_bot_token(fake_slack: FakeSlack, headers: dict) -> None:
+    response = requests.post(fake_slack.base_url + "auth.test", headers=headers, timeout=5)
     assert response.json() == {"ok": False, "error": "invalid_auth"}
 
 
@@ -67,16 +61,16 @@ def test_auth_test_names_the_scopes_in_a_header(client: WebClient) -> None:
     lambda url, h: requests.post(url + "users.lookupByEmail", json={"email": "rep@example.com"}, headers=h, timeout=5),
     lambda url, h: requests.post(url + "users.lookupByEmail?email=rep%40example.com", headers=h, timeout=5),
 ])
-def test_form_json_and_query_bodies_are_all_read(fake: FakeSlack, send: Any) -> None:
-    fake.add_user("U0REP", "rep@example.com", "Riley Rep")
-    response = send(fake.base_url, {"Authorization": f"Bearer {TOKEN}"})
+def test_form_json_and_query_bodies_are_all_read(fake_slack: FakeSlack, send: Any) -> None:
+    fake_slack.add_user("U0REP", "rep@example.com", "Riley Rep")
+    response = send(fake_slack.base_url, {"Authorization": f"Bearer {TOKEN}"})
     assert response.json()["user"]["id"] == "U0REP"
-    assert fake.calls[-1].params["email"] == "rep@example.com"
+    assert fake_slack.calls[-1].params["email"] == "rep@example.com"
 
 
-def test_extra_params_such_as_team_id_are_tolerated(fake: FakeSlack, client: WebClient) -> None:
+def test_extra_params_such_as_team_id_are_tolerated(fake_slack: FakeSlack, client: WebClient) -> None:
     response = client.chat_postMessage(channel="C1", text="hi", team_id="T0001")
-    assert response["ok"] and fake.calls[-1].params["team_id"] == "T0001"
+    assert response["ok"] and fake_slack.calls[-1].params["team_id"] == "T0001"
 
 
 def test_unknown_methods_fail_like_slack(client: WebClient) -> None:
@@ -85,7 +79,7 @@ def test_unknown_methods_fail_like_slack(client: WebClient) -> None:
 
 # --- messages ----------------------------------------------------------------------------------------
 
-def test_post_update_and_history(fake: FakeSlack, client: WebClient) -> None:
+def test_post_update_and_history(fake_slack: FakeSlack, client: WebClient) -> None:
     metadata = {"event_type": "handoff_effect", "event_payload": {"effect_key": "k1"}}
     first = client.chat_postMessage(channel="C1", text="one", metadata=metadata)
     second = client.chat_postMessage(channel="C1", text="two", blocks=[SECTION])
@@ -98,7 +92,7 @@ def test_post_update_and_history(fake: FakeSlack, client: WebClient) -> None:
     assert all("metadata" not in m for m in plain["messages"])
     replies = client.conversations_replies(channel="C1", ts=first["ts"], include_all_metadata=True)
     assert [m["text"] for m in replies["messages"]] == ["one", "reply"]
-    assert fake.count("chat.postMessage") == 3 and len(fake.messages["C1"]) == 3
+    assert fake_slack.count("chat.postMessage") == 3 and len(fake_slack.messages["C1"]) == 3
 
 
 @pytest.mark.parametrize("call, error", [
@@ -115,15 +109,15 @@ def test_errors_in_slack_shapes(client: WebClient, call: Any, error: str) -> Non
     assert slack_error(lambda: call(client)) == error
 
 
-def test_ephemeral_dm_users_and_reactions(fake: FakeSlack, client: WebClient) -> None:
-    fake.add_user("U0REP", "Rep@Example.com", "Riley Rep")
+def test_ephemeral_dm_users_and_reactions(fake_slack: FakeSlack, client: WebClient) -> None:
+    fake_slack.add_user("U0REP", "Rep@Example.com", "Riley Rep")
     assert client.users_lookupByEmail(email="rep@example.com")["user"]["id"] == "U0REP"
     assert client.users_info(user="U0REP")["user"]["profile"]["email"] == "Rep@Example.com"
     opened = client.conversations_open(users="U0REP")
     assert opened["channel"]["id"].startswith("D") and "already_open" not in opened.data
     assert client.conversations_open(users="U0REP")["already_open"] is True
     client.chat_postEphemeral(channel="C1", user="U0REP", text="only you")
-    assert fake.ephemerals[0]["user"] == "U0REP" and fake.ephemerals[0]["text"] == "only you"
+    assert fake_slack.ephemerals[0]["user"] == "U0REP" and fake_slack.ephemerals[0]["text"] == "only you"
     ts = client.chat_postMessage(channel="C1", text="x")["ts"]
     client.reactions_add(channel="C1", name="white_check_mark", timestamp=ts)
     again = lambda: client.reactions_add(channel="C1", name="white_check_mark", timestamp=ts)  # noqa: E731
@@ -132,8 +126,8 @@ def test_ephemeral_dm_users_and_reactions(fake: FakeSlack, client: WebClient) ->
 
 # --- scripted failures ---------------------------------------------------------------------------------
 
-def test_fail_next_scripts_rate_limits_then_recovers(fake: FakeSlack, client: WebClient) -> None:
-    fake.fail_next("chat.postMessage", status=429, retry_after="7", times=2)
+def test_fail_next_scripts_rate_limits_then_recovers(fake_slack: FakeSlack, client: WebClient) -> None:
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after="7", times=2)
     for _ in range(2):
         with pytest.raises(SlackApiError) as caught:
             client.chat_postMessage(channel="C1", text="x")
@@ -141,28 +135,28 @@ def test_fail_next_scripts_rate_limits_then_recovers(fake: FakeSlack, client: We
         assert caught.value.response.headers["Retry-After"] == "7"
         assert caught.value.response["error"] == "ratelimited"
     assert client.chat_postMessage(channel="C1", text="x")["ok"]
-    assert fake.count("chat.postMessage") == 3 and len(fake.messages["C1"]) == 1
+    assert fake_slack.count("chat.postMessage") == 3 and len(fake_slack.messages["C1"]) == 1
 
 
-def test_fail_next_outage_answers_a_non_json_page(fake: FakeSlack, client: WebClient) -> None:
-    fake.fail_next("chat.update", status=503)
+def test_fail_next_outage_answers_a_non_json_page(fake_slack: FakeSlack, client: WebClient) -> None:
+    fake_slack.fail_next("chat.update", status=503)
     with pytest.raises(SlackApiError) as caught:
         client.chat_update(channel="C1", ts="1.1", text="x")
     assert caught.value.response.status_code == 503
     assert "non-JSON" in caught.value.response["error"]
 
 
-def test_fail_next_error_code_only_hits_that_method(fake: FakeSlack, client: WebClient) -> None:
-    fake.fail_next("chat.postMessage", error="channel_not_found")
+def test_fail_next_error_code_only_hits_that_method(fake_slack: FakeSlack, client: WebClient) -> None:
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found")
     assert client.auth_test()["ok"]
     assert slack_error(lambda: client.chat_postMessage(channel="C1", text="x")) == "channel_not_found"
 
 
-def test_dropped_connection_after_post_keeps_the_message(fake: FakeSlack, client: WebClient) -> None:
-    fake.drop_connection_after_post = 1
+def test_dropped_connection_after_post_keeps_the_message(fake_slack: FakeSlack, client: WebClient) -> None:
+    fake_slack.drop_connection_after_post = 1
     with pytest.raises(ConnectionError):        # RemoteDisconnected / ConnectionResetError
         client.chat_postMessage(channel="C1", text="landed")
-    assert [m["text"] for m in fake.messages["C1"]] == ["landed"]
+    assert [m["text"] for m in fake_slack.messages["C1"]] == ["landed"]
     assert client.chat_postMessage(channel="C1", text="second")["ok"]
 
 
@@ -193,11 +187,12 @@ BAD_BLOCKS = [
 
 
 @pytest.mark.parametrize("name, blocks", BAD_BLOCKS, ids=[name for name, _ in BAD_BLOCKS])
-def test_block_kit_limits_answer_invalid_blocks(fake: FakeSlack, client: WebClient, name: str, blocks: list) -> None:
+def test_block_kit_limits_answer_invalid_blocks(fake_slack: FakeSlack, client: WebClient, name: str,
+                                                blocks: list) -> None:
     assert block_kit_problems(blocks)
     send = lambda: client.chat_postMessage(channel="C1", text="fallback", blocks=blocks)  # noqa: E731
     assert slack_error(send) == "invalid_blocks"
-    assert "C1" not in fake.messages
+    assert "C1" not in fake_slack.messages
 
 
 def test_blocks_at_the_limits_are_accepted(client: WebClient) -> None:
@@ -223,10 +218,10 @@ def test_find_pings(payload: dict, flagged: bool) -> None:
     assert bool(find_pings(payload)) is flagged
 
 
-def test_pings_in_outgoing_messages_are_recorded(fake: FakeSlack, client: WebClient) -> None:
+def test_pings_in_outgoing_messages_are_recorded(fake_slack: FakeSlack, client: WebClient) -> None:
     client.chat_postMessage(channel="C1", text="<!channel> new lead")
     client.chat_postMessage(channel="C1", text="&lt;!channel&gt; new lead")
-    assert fake.injections == ["<!channel> new lead"]
+    assert fake_slack.injections == ["<!channel> new lead"]
 
 
 # --- views and triggers ---------------------------------------------------------------------------------------
@@ -234,10 +229,10 @@ def test_pings_in_outgoing_messages_are_recorded(fake: FakeSlack, client: WebCli
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Close lead"}, "blocks": [SECTION]}
 
 
-def test_trigger_ids_are_single_use_and_expire_after_3_s(fake: FakeSlack, client: WebClient) -> None:
+def test_trigger_ids_are_single_use_and_expire_after_3_s(fake_slack: FakeSlack, client: WebClient) -> None:
     now = [1000.0]
-    fake.clock = lambda: now[0]
-    fresh, stale = fake.new_trigger_id(), fake.new_trigger_id()
+    fake_slack.clock = lambda: now[0]
+    fresh, stale = fake_slack.new_trigger_id(), fake_slack.new_trigger_id()
     assert client.views_open(trigger_id=fresh, view=MODAL)["view"]["id"].startswith("V")
     assert slack_error(lambda: client.views_open(trigger_id=fresh, view=MODAL)) == "exchanged_trigger_id"
     now[0] += 3.5
@@ -245,8 +240,8 @@ def test_trigger_ids_are_single_use_and_expire_after_3_s(fake: FakeSlack, client
     assert slack_error(lambda: client.views_open(trigger_id="1.2.made-up", view=MODAL)) == "invalid_trigger_id"
 
 
-def test_views_update_and_publish_check_the_hash(fake: FakeSlack, client: WebClient) -> None:
-    view = client.views_open(trigger_id=fake.new_trigger_id(), view=MODAL)["view"]
+def test_views_update_and_publish_check_the_hash(fake_slack: FakeSlack, client: WebClient) -> None:
+    view = client.views_open(trigger_id=fake_slack.new_trigger_id(), view=MODAL)["view"]
     updated = client.views_update(view_id=view["id"], hash=view["hash"], view=MODAL)["view"]
     assert updated["id"] == view["id"] and updated["hash"] != view["hash"]
     stale = lambda: client.views_update(view_id=view["id"], hash=view["hash"], view=MODAL)  # noqa: E731
@@ -254,31 +249,31 @@ def test_views_update_and_publish_check_the_hash(fake: FakeSlack, client: WebCli
     assert slack_error(lambda: client.views_update(view_id="V404", view=MODAL)) == "not_found"
     home = {"type": "home", "blocks": [SECTION]}
     published = client.views_publish(user_id="U0REP", view=home)["view"]
-    assert fake.home_views["U0REP"]["id"] == published["id"]
+    assert fake_slack.home_views["U0REP"]["id"] == published["id"]
     assert slack_error(lambda: client.views_publish(user_id="U0REP", view=home, hash="0.stale")) == "hash_conflict"
     assert client.views_publish(user_id="U0REP", view=home, hash=published["hash"])["ok"]
 
 
 # --- response_url ------------------------------------------------------------------------------------------------
 
-def test_response_url_records_five_uses_within_30_minutes(fake: FakeSlack) -> None:
+def test_response_url_records_five_uses_within_30_minutes(fake_slack: FakeSlack) -> None:
     now = [0.0]
-    fake.clock = lambda: now[0]
-    url, late_url = fake.response_url(), fake.response_url()
+    fake_slack.clock = lambda: now[0]
+    url, late_url = fake_slack.response_url(), fake_slack.response_url()
     statuses = [WebhookClient(url).send(text=f"use {i}", replace_original=True).status_code for i in range(6)]
     assert statuses == [200] * 5 + [404]
-    assert [post["text"] for post in fake.hook_posts] == [f"use {i}" for i in range(5)]
-    assert fake.hook_posts[0]["replace_original"] is True
+    assert [post["text"] for post in fake_slack.hook_posts] == [f"use {i}" for i in range(5)]
+    assert fake_slack.hook_posts[0]["replace_original"] is True
     now[0] += 30 * 60 + 1
     assert WebhookClient(late_url).send(text="late").body == "expired_url"
-    assert "Authorization" not in fake.calls[-1].headers     # Bolt's respond() sends no token (§2.4)
+    assert "Authorization" not in fake_slack.calls[-1].headers     # Bolt's respond() sends no token (§2.4)
 
 
-def test_response_url_checks_blocks_and_pings(fake: FakeSlack) -> None:
-    url = fake.response_url()
+def test_response_url_checks_blocks_and_pings(fake_slack: FakeSlack) -> None:
+    url = fake_slack.response_url()
     assert WebhookClient(url).send(text="x", blocks=[SECTION] * 51).status_code == 400
     assert WebhookClient(url).send(text="<!here> look").status_code == 200
-    assert fake.injections == ["<!here> look"]
+    assert fake_slack.injections == ["<!here> look"]
 
 
 # --- inbound helpers: signing and the block_actions body ----------------------------------------------------------
@@ -312,8 +307,8 @@ def test_block_action_body_is_shaped_like_slacks() -> None:
     assert payload["actions"][0]["action_id"] == "accept_lead" and payload["actions"][0]["value"] == "12"
 
 
-def test_bolt_dispatches_a_signed_click_and_responds_through_the_fake(fake: FakeSlack) -> None:
-    app = App(client=WebClient(token=TOKEN, base_url=fake.base_url), signing_secret="s3cret",
+def test_bolt_dispatches_a_signed_click_and_responds_through_the_fake(fake_slack: FakeSlack) -> None:
+    app = App(client=WebClient(token=TOKEN, base_url=fake_slack.base_url), signing_secret="s3cret",
               process_before_response=True)
     clicks = []
 
@@ -324,10 +319,10 @@ def test_bolt_dispatches_a_signed_click_and_responds_through_the_fake(fake: Fake
         respond(text="Accepted", replace_original=False)
 
     body = block_action_body(user_id="U0REP", action_id="accept_lead", value="12", channel="C0LEADS",
-                             message_ts="1700000000.000100", response_url=fake.response_url())
+                             message_ts="1700000000.000100", response_url=fake_slack.response_url())
     headers = {**sign_slack_request("s3cret", body), "Content-Type": "application/x-www-form-urlencoded"}
     response = app.dispatch(BoltRequest(body=body, headers=headers))
     assert response.status == 200
     assert clicks == [("U0REP", "12")]
-    assert fake.hook_posts[0]["text"] == "Accepted"
-    assert fake.count("auth.test") >= 1
+    assert fake_slack.hook_posts[0]["text"] == "Accepted"
+    assert fake_slack.count("auth.test") >= 1

@@ -14,22 +14,16 @@ COMPANIES = "/crm/v3/objects/companies/batch/read"
 
 
 @pytest.fixture
-def fake():
-    with FakeHubSpot() as server:
-        yield server
-
-
-@pytest.fixture
-def crm(fake):
-    return HubSpotCrm(DEFAULT_TOKEN, base_url=fake.base_url, timeout=(2.0, 5.0))
+def crm(fake_hubspot):
+    return HubSpotCrm(DEFAULT_TOKEN, base_url=fake_hubspot.base_url, timeout=(2.0, 5.0))
 
 
 def ids(n: int, start: int = 1) -> list[str]:
     return [str(i) for i in range(start, start + n)]
 
 
-def inputs_sent(fake: FakeHubSpot, path: str) -> list[list[str]]:
-    return [[item["id"] for item in call.json["inputs"]] for call in fake.calls if call.path == path]
+def inputs_sent(fake_hubspot: FakeHubSpot, path: str) -> list[list[str]]:
+    return [[item["id"] for item in call.json["inputs"]] for call in fake_hubspot.calls if call.path == path]
 
 
 def failure(crm_call) -> IntegrationError:
@@ -40,89 +34,89 @@ def failure(crm_call) -> IntegrationError:
 
 # --- reads ---------------------------------------------------------------------------------
 
-def test_read_batches_contacts_by_100_and_companies_in_one_call(fake, crm):
-    fake.add_company("900", name="Acme", numberofemployees="250")
-    fake.add_company("901", name="Globex")
+def test_read_batches_contacts_by_100_and_companies_in_one_call(fake_hubspot, crm):
+    fake_hubspot.add_company("900", name="Acme", numberofemployees="250")
+    fake_hubspot.add_company("901", name="Globex")
     for contact_id in ids(250):
-        fake.add_contact(contact_id, email=f"{contact_id}@example.com",
-                         associatedcompanyid="900" if int(contact_id) % 2 else "901")
+        fake_hubspot.add_contact(contact_id, email=f"{contact_id}@example.com",
+                                 associatedcompanyid="900" if int(contact_id) % 2 else "901")
     read = crm.read_contacts(ids(250), ["email"], ["name", "numberofemployees"])
-    assert [len(batch) for batch in inputs_sent(fake, READ)] == [100, 100, 50]
-    assert inputs_sent(fake, COMPANIES) == [["900", "901"]]
-    assert (crm.calls, len(fake.calls)) == (4, 4)
+    assert [len(batch) for batch in inputs_sent(fake_hubspot, READ)] == [100, 100, 50]
+    assert inputs_sent(fake_hubspot, COMPANIES) == [["900", "901"]]
+    assert (crm.calls, len(fake_hubspot.calls)) == (4, 4)
     assert read.missing == set()
     assert read.contacts["7"].company.properties["name"] == "Acme"
     assert read.contacts["8"].get("company.name") == "Globex"
     assert read.contacts["7"].get("email") == "7@example.com"
 
 
-def test_read_always_asks_for_the_company_link_and_sends_archived_false(fake, crm):
-    fake.add_contact("1", email="a@example.com")
+def test_read_always_asks_for_the_company_link_and_sends_archived_false(fake_hubspot, crm):
+    fake_hubspot.add_contact("1", email="a@example.com")
     crm.read_contacts(["1"], ["email", "jobtitle"], [])
-    [call] = fake.calls
+    [call] = fake_hubspot.calls
     assert call.query["archived"].lower() == "false"
     assert {"email", "jobtitle", "associatedcompanyid"} <= set(call.json["properties"])
 
 
-def test_read_dedupes_requested_ids(fake, crm):
-    fake.add_contact("1")
-    fake.add_contact("2")
+def test_read_dedupes_requested_ids(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.add_contact("2")
     read = crm.read_contacts(["1", "2", "1", "2"], [], [])
-    assert inputs_sent(fake, READ) == [["1", "2"]]
+    assert inputs_sent(fake_hubspot, READ) == [["1", "2"]]
     assert set(read.contacts) == {"1", "2"}
 
 
-def test_read_companies_are_read_once_for_200_contacts_sharing_one(fake, crm):
-    fake.add_company("900", name="Acme")
+def test_read_companies_are_read_once_for_200_contacts_sharing_one(fake_hubspot, crm):
+    fake_hubspot.add_company("900", name="Acme")
     for contact_id in ids(200):
-        fake.add_contact(contact_id, associatedcompanyid="900")
+        fake_hubspot.add_contact(contact_id, associatedcompanyid="900")
     read = crm.read_contacts(ids(200), [], ["name"])
-    assert fake.count(COMPANIES) == 1
+    assert fake_hubspot.count(COMPANIES) == 1
     assert {contact.company.id for contact in read.contacts.values()} == {"900"}
 
 
-def test_read_with_no_company_properties_makes_no_company_call(fake, crm):
-    fake.add_company("900", name="Acme")
-    fake.add_contact("1", associatedcompanyid="900")
+def test_read_with_no_company_properties_makes_no_company_call(fake_hubspot, crm):
+    fake_hubspot.add_company("900", name="Acme")
+    fake_hubspot.add_contact("1", associatedcompanyid="900")
     read = crm.read_contacts(["1"], [], [])
-    assert fake.count(COMPANIES) == 0
+    assert fake_hubspot.count(COMPANIES) == 0
     assert read.contacts["1"].company is None
 
 
-def test_contact_whose_company_is_gone_has_no_company(fake, crm):
-    fake.add_contact("1", associatedcompanyid="404404")
+def test_contact_whose_company_is_gone_has_no_company(fake_hubspot, crm):
+    fake_hubspot.add_contact("1", associatedcompanyid="404404")
     read = crm.read_contacts(["1"], [], ["name"])
     assert read.contacts["1"].company is None
     assert read.missing == set()
 
 
-def test_missing_ids_from_a_207_answer(fake, crm):
-    fake.add_contact("1")
-    fake.add_contact("3")
+def test_missing_ids_from_a_207_answer(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.add_contact("3")
     read = crm.read_contacts(["1", "2", "3", "4"], [], [])
     assert set(read.contacts) == {"1", "3"}
     assert read.missing == {"2", "4"}
 
 
-def test_deleted_contact_reads_as_missing(fake, crm):
-    fake.add_contact("1")
-    fake.delete_contact("1")
+def test_deleted_contact_reads_as_missing(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.delete_contact("1")
     assert crm.read_contacts(["1"], [], []).missing == {"1"}
 
 
-def test_merged_id_reads_as_missing_when_hubspot_answers_404(fake, crm):
-    fake.add_contact("10", email="keep@example.com")
-    fake.add_contact("11", email="gone@example.com", jobtitle="VP Sales")
-    fake.merge_contacts("10", "11")
+def test_merged_id_reads_as_missing_when_hubspot_answers_404(fake_hubspot, crm):
+    fake_hubspot.add_contact("10", email="keep@example.com")
+    fake_hubspot.add_contact("11", email="gone@example.com", jobtitle="VP Sales")
+    fake_hubspot.merge_contacts("10", "11")
     read = crm.read_contacts(["11"], ["email"], [])
     assert (read.contacts, read.missing) == ({}, {"11"})
 
 
-def test_merged_id_maps_to_the_survivor_when_hubspot_redirects(fake, crm):
-    fake.add_contact("10", email="keep@example.com")
-    fake.add_contact("11", email="gone@example.com", jobtitle="VP Sales")
-    fake.merge_contacts("10", "11")
-    fake.merged_read_mode = "redirect"
+def test_merged_id_maps_to_the_survivor_when_hubspot_redirects(fake_hubspot, crm):
+    fake_hubspot.add_contact("10", email="keep@example.com")
+    fake_hubspot.add_contact("11", email="gone@example.com", jobtitle="VP Sales")
+    fake_hubspot.merge_contacts("10", "11")
+    fake_hubspot.merged_read_mode = "redirect"
     read = crm.read_contacts(["11", "10"], ["email", "jobtitle"], [])
     assert read.missing == set()
     assert read.contacts["11"].id == "10"
@@ -131,49 +125,49 @@ def test_merged_id_maps_to_the_survivor_when_hubspot_redirects(fake, crm):
     assert read.contacts["11"].get("email") == "keep@example.com"
 
 
-def test_read_of_nothing_makes_no_call(fake, crm):
+def test_read_of_nothing_makes_no_call(fake_hubspot, crm):
     assert crm.read_contacts([], ["email"], ["name"]).contacts == {}
-    assert fake.calls == []
+    assert fake_hubspot.calls == []
 
 
-def test_answer_without_results_is_not_read_as_every_contact_gone(fake, crm):
-    fake.add_contact("1")
-    fake.fail_next(READ, 200, body={"status": "COMPLETE"})
+def test_answer_without_results_is_not_read_as_every_contact_gone(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.fail_next(READ, 200, body={"status": "COMPLETE"})
     error = failure(lambda: crm.read_contacts(["1"], [], []))
     assert error.permanent and "answer not understood" in error.message
 
 
 # --- writes --------------------------------------------------------------------------------
 
-def test_update_batches_by_100_and_applies(fake, crm):
+def test_update_batches_by_100_and_applies(fake_hubspot, crm):
     for contact_id in ids(250):
-        fake.add_contact(contact_id)
+        fake_hubspot.add_contact(contact_id)
     refused = crm.update_contacts({contact_id: {"handoff_score": "120"} for contact_id in ids(250)})
     assert refused == set()
-    assert [len(batch) for batch in inputs_sent(fake, UPDATE)] == [100, 100, 50]
-    assert len(fake.updates) == 250
-    assert fake.contacts["250"]["handoff_score"] == "120"
+    assert [len(batch) for batch in inputs_sent(fake_hubspot, UPDATE)] == [100, 100, 50]
+    assert len(fake_hubspot.updates) == 250
+    assert fake_hubspot.contacts["250"]["handoff_score"] == "120"
 
 
-def test_update_207_returns_missing_ids_and_applies_the_rest(fake, crm):
-    fake.add_contact("1")
-    fake.add_contact("3")
+def test_update_207_returns_missing_ids_and_applies_the_rest(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.add_contact("3")
     refused = crm.update_contacts({"1": {"hs_lead_status": "NEW"}, "2": {"hs_lead_status": "NEW"},
                                    "3": {"hs_lead_status": "OPEN"}})
     assert refused == {"2"}
-    assert fake.updates == [("1", {"hs_lead_status": "NEW"}), ("3", {"hs_lead_status": "OPEN"})]
+    assert fake_hubspot.updates == [("1", {"hs_lead_status": "NEW"}), ("3", {"hs_lead_status": "OPEN"})]
 
 
-def test_update_of_a_merged_away_id_is_refused_not_raised(fake, crm):
-    fake.add_contact("10")
-    fake.add_contact("11")
-    fake.merge_contacts("10", "11")
+def test_update_of_a_merged_away_id_is_refused_not_raised(fake_hubspot, crm):
+    fake_hubspot.add_contact("10")
+    fake_hubspot.add_contact("11")
+    fake_hubspot.merge_contacts("10", "11")
     assert crm.update_contacts({"11": {"handoff_score": "5"}}) == {"11"}
 
 
-def test_update_207_without_ids_in_errors_refuses_the_ids_not_returned(fake, crm):
-    fake.add_contact("1")
-    fake.fail_next(UPDATE, 207, body={
+def test_update_207_without_ids_in_errors_refuses_the_ids_not_returned(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.fail_next(UPDATE, 207, body={
         "status": "COMPLETE", "startedAt": "2026-01-01T00:00:00.000Z", "completedAt": "2026-01-01T00:00:00.100Z",
         "results": [{"id": "1", "properties": {}, "createdAt": "2026-01-01T00:00:00.000Z",
                      "updatedAt": "2026-01-01T00:00:00.000Z", "archived": False}],
@@ -183,52 +177,52 @@ def test_update_207_without_ids_in_errors_refuses_the_ids_not_returned(fake, crm
     assert crm.update_contacts({"1": {"x": "1"}, "2": {"x": "1"}}) == {"2"}
 
 
-def test_update_of_nothing_makes_no_call(fake, crm):
+def test_update_of_nothing_makes_no_call(fake_hubspot, crm):
     assert crm.update_contacts({}) == set()
-    assert fake.calls == []
+    assert fake_hubspot.calls == []
 
 
 # --- owners, portal, properties ------------------------------------------------------------
 
-def test_get_owner(fake, crm):
-    fake.add_owner("41629779", "rep@example.com", "Dana", "Reyes")
+def test_get_owner(fake_hubspot, crm):
+    fake_hubspot.add_owner("41629779", "rep@example.com", "Dana", "Reyes")
     owner = crm.get_owner("41629779")
     assert (owner.id, owner.email, owner.first_name, owner.last_name) == \
         ("41629779", "rep@example.com", "Dana", "Reyes")
-    assert fake.calls[-1].path == "/crm/v3/owners/41629779"
-    assert fake.calls[-1].query["idProperty"] == "id"
+    assert fake_hubspot.calls[-1].path == "/crm/v3/owners/41629779"
+    assert fake_hubspot.calls[-1].query["idProperty"] == "id"
 
 
 def test_unknown_owner_is_none(crm):
     assert crm.get_owner("123") is None
 
 
-def test_get_portal_id(fake, crm):
-    fake.portal_id = "4431227"
+def test_get_portal_id(fake_hubspot, crm):
+    fake_hubspot.portal_id = "4431227"
     assert crm.get_portal_id() == "4431227"
-    assert fake.calls[-1].path == "/account-info/v3/details"
+    assert fake_hubspot.calls[-1].path == "/account-info/v3/details"
 
 
-def test_portal_id_absent_from_the_answer_is_a_permanent_error(fake, crm):
-    fake.fail_next("/account-info", 200, body={"timeZone": "US/Eastern"})
+def test_portal_id_absent_from_the_answer_is_a_permanent_error(fake_hubspot, crm):
+    fake_hubspot.fail_next("/account-info", 200, body={"timeZone": "US/Eastern"})
     assert failure(crm.get_portal_id).permanent
 
 
-def test_ensure_properties_twice_creates_once(fake, crm):
+def test_ensure_properties_twice_creates_once(fake_hubspot, crm):
     names = [spec.name for spec in HANDOFF_PROPERTIES]
     assert crm.ensure_properties() == names
     assert crm.ensure_properties() == []
-    assert GROUP_NAME in fake.property_groups
-    assert {fake.properties[name]["groupName"] for name in names} == {GROUP_NAME}
-    assert fake.properties["handoff_high_intent"]["type"] == "bool"
-    assert [o["value"] for o in fake.properties["handoff_high_intent"]["options"]] == ["true", "false"]
-    assert sum(call.method == "POST" for call in fake.calls) == len(names) + 1
+    assert GROUP_NAME in fake_hubspot.property_groups
+    assert {fake_hubspot.properties[name]["groupName"] for name in names} == {GROUP_NAME}
+    assert fake_hubspot.properties["handoff_high_intent"]["type"] == "bool"
+    assert [o["value"] for o in fake_hubspot.properties["handoff_high_intent"]["options"]] == ["true", "false"]
+    assert sum(call.method == "POST" for call in fake_hubspot.calls) == len(names) + 1
 
 
-def test_ensure_properties_tolerates_a_concurrent_setup(fake, crm):
-    fake.property_groups[GROUP_NAME] = {"name": GROUP_NAME, "label": "Handoff", "displayOrder": -1,
-                                        "archived": False}
-    fake.fail_next("/crm/v3/properties/contacts", 409, method="POST")
+def test_ensure_properties_tolerates_a_concurrent_setup(fake_hubspot, crm):
+    fake_hubspot.property_groups[GROUP_NAME] = {"name": GROUP_NAME, "label": "Handoff", "displayOrder": -1,
+                                                "archived": False}
+    fake_hubspot.fail_next("/crm/v3/properties/contacts", 409, method="POST")
     created = crm.ensure_properties()
     assert created == [spec.name for spec in HANDOFF_PROPERTIES][1:]
 
@@ -236,17 +230,17 @@ def test_ensure_properties_tolerates_a_concurrent_setup(fake, crm):
 # --- failures ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("retry_after, expected", [("7", 7.0), (None, None), ("0", 0.0)])
-def test_429_is_transient_with_retry_after(fake, crm, retry_after, expected):
-    fake.fail_next(READ, 429, retry_after=retry_after)
+def test_429_is_transient_with_retry_after(fake_hubspot, crm, retry_after, expected):
+    fake_hubspot.fail_next(READ, 429, retry_after=retry_after)
     error = failure(lambda: crm.read_contacts(["1"], [], []))
     assert (error.permanent, error.status, error.retry_after) == (False, 429, expected)
     assert "TEN_SECONDLY_ROLLING" in error.message
-    assert fake.count(READ) == 1          # urllib3 did not retry the POST behind our back
+    assert fake_hubspot.count(READ) == 1          # urllib3 did not retry the POST behind our back
 
 
-def test_rate_limit_of_the_fake_surfaces_as_429(fake, crm):
-    fake.rate_limit_per_10s = 2
-    fake.add_contact("1")
+def test_rate_limit_of_the_fake_surfaces_as_429(fake_hubspot, crm):
+    fake_hubspot.rate_limit_per_10s = 2
+    fake_hubspot.add_contact("1")
     crm.read_contacts(["1"], [], [])
     crm.read_contacts(["1"], [], [])
     error = failure(lambda: crm.read_contacts(["1"], [], []))
@@ -254,41 +248,41 @@ def test_rate_limit_of_the_fake_surfaces_as_429(fake, crm):
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 423, 477])
-def test_server_errors_are_transient_and_not_retried_by_urllib3(fake, crm, status):
-    fake.fail_next("/crm/v3/owners/", status)
+def test_server_errors_are_transient_and_not_retried_by_urllib3(fake_hubspot, crm, status):
+    fake_hubspot.fail_next("/crm/v3/owners/", status)
     error = failure(lambda: crm.get_owner("1"))
     assert (error.permanent, error.status) == (False, status)
-    assert fake.count("/crm/v3/owners/") == 1
+    assert fake_hubspot.count("/crm/v3/owners/") == 1
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_refused_token_is_permanent_and_names_the_setting(fake, status):
-    crm = HubSpotCrm("pat-na1-secret-token", base_url=fake.base_url)
-    fake.fail_next(UPDATE, status, body={"status": "error", "message": "token pat-na1-secret-token is bad"})
+def test_refused_token_is_permanent_and_names_the_setting(fake_hubspot, status):
+    crm = HubSpotCrm("pat-na1-secret-token", base_url=fake_hubspot.base_url)
+    fake_hubspot.fail_next(UPDATE, status, body={"status": "error", "message": "token pat-na1-secret-token is bad"})
     error = failure(lambda: crm.update_contacts({"1": {"x": "1"}}))
     assert (error.permanent, error.status, error.message) == (True, status, REFUSED_TOKEN)
 
 
 def test_wrong_token_is_refused():
-    with FakeHubSpot(token="pat-na1-right") as fake:
-        error = failure(HubSpotCrm("pat-na1-wrong", base_url=fake.base_url).get_portal_id)
+    with FakeHubSpot(token="pat-na1-right") as fake_hubspot:
+        error = failure(HubSpotCrm("pat-na1-wrong", base_url=fake_hubspot.base_url).get_portal_id)
     assert (error.permanent, error.status) == (True, 401)
     assert "pat-na1-wrong" not in repr(error)
 
 
-def test_other_4xx_is_permanent_with_hubspots_message_and_never_the_token(fake):
-    crm = HubSpotCrm("pat-na1-secret-token", base_url=fake.base_url)
-    fake.fail_next(READ, 400, body={"status": "error", "category": "VALIDATION_ERROR",
-                                    "message": "Bad input near pat-na1-secret-token"})
+def test_other_4xx_is_permanent_with_hubspots_message_and_never_the_token(fake_hubspot):
+    crm = HubSpotCrm("pat-na1-secret-token", base_url=fake_hubspot.base_url)
+    fake_hubspot.fail_next(READ, 400, body={"status": "error", "category": "VALIDATION_ERROR",
+                                            "message": "Bad input near pat-na1-secret-token"})
     error = failure(lambda: crm.read_contacts(["1"], [], []))
     assert (error.permanent, error.status) == (True, 400)
     assert "VALIDATION_ERROR: Bad input near" in error.message
     assert "pat-na1-secret-token" not in error.message
 
 
-def test_slow_answer_beyond_the_read_timeout_is_transient(fake):
-    fake.latency = 0.5
-    crm = HubSpotCrm(DEFAULT_TOKEN, base_url=fake.base_url, timeout=(1.0, 0.1))
+def test_slow_answer_beyond_the_read_timeout_is_transient(fake_hubspot):
+    fake_hubspot.latency = 0.5
+    crm = HubSpotCrm(DEFAULT_TOKEN, base_url=fake_hubspot.base_url, timeout=(1.0, 0.1))
     error = failure(lambda: crm.read_contacts(["1"], [], []))
     assert (error.permanent, error.status) == (False, None)
     assert "timed out" in error.message
@@ -306,25 +300,26 @@ def test_connection_refused_is_transient():
 
 # --- before_call and the call count --------------------------------------------------------
 
-def test_before_call_runs_before_every_request(fake):
+def test_before_call_runs_before_every_request(fake_hubspot):
     seen = []
-    crm = HubSpotCrm(DEFAULT_TOKEN, base_url=fake.base_url, before_call=lambda: seen.append(len(fake.calls)))
-    fake.add_company("900", name="Acme")
+    crm = HubSpotCrm(DEFAULT_TOKEN, base_url=fake_hubspot.base_url,
+                     before_call=lambda: seen.append(len(fake_hubspot.calls)))
+    fake_hubspot.add_company("900", name="Acme")
     for contact_id in ids(150):
-        fake.add_contact(contact_id, associatedcompanyid="900")
+        fake_hubspot.add_contact(contact_id, associatedcompanyid="900")
     crm.read_contacts(ids(150), [], ["name"])
     crm.ensure_properties()
-    assert seen == list(range(len(fake.calls)))
-    assert crm.calls == len(fake.calls)
+    assert seen == list(range(len(fake_hubspot.calls)))
+    assert crm.calls == len(fake_hubspot.calls)
 
 
-def test_before_call_can_stop_the_request(fake):
+def test_before_call_can_stop_the_request(fake_hubspot):
     def refuse() -> None:
         raise IntegrationError("budget spent", retry_after=3.0)
 
-    crm = HubSpotCrm(DEFAULT_TOKEN, base_url=fake.base_url, before_call=refuse)
+    crm = HubSpotCrm(DEFAULT_TOKEN, base_url=fake_hubspot.base_url, before_call=refuse)
     assert failure(lambda: crm.get_owner("1")).message == "budget spent"
-    assert (fake.calls, crm.calls) == ([], 0)
+    assert (fake_hubspot.calls, crm.calls) == ([], 0)
 
 
 # --- pure pieces ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -25,14 +25,8 @@ CARD = {"lead_id": 12, "contact_id": "501", "name": "Ada Lovelace", "title": "VP
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def notifier(fake: FakeSlack) -> SlackNotifier:
-    return SlackNotifier(make_web_client(TOKEN, fake.base_url))
+def notifier(fake_slack: FakeSlack) -> SlackNotifier:
+    return SlackNotifier(make_web_client(TOKEN, fake_slack.base_url))
 
 
 def failure(call: Any) -> IntegrationError:
@@ -51,41 +45,41 @@ def post(notifier: SlackNotifier, key: str = "alert:12", **extra: Any) -> Posted
 
 # --- the happy paths --------------------------------------------------------------------------------------
 
-def test_post_then_update_the_alert(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_post_then_update_the_alert(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     posted = post(notifier)
-    stored = fake.messages["C0LEADS"][0]
+    stored = fake_slack.messages["C0LEADS"][0]
     assert posted == PostedMessage(channel="C0LEADS", ts=stored["ts"])
     assert stored["text"] == "New MQL: Ada Lovelace (VP Engineering at Acme)"
     assert stored["blocks"][-1]["elements"][0]["action_id"] == "accept_lead"
     assert stored["metadata"] == {"event_type": "handoff_effect", "event_payload": {"effect_key": "alert:12"}}
-    assert fake.calls[-1].params["unfurl_links"] is False and "link_names" not in fake.calls[-1].params
+    assert fake_slack.calls[-1].params["unfurl_links"] is False and "link_names" not in fake_slack.calls[-1].params
     text, blocks = alert_message(CARD, {"status": "accepted", "accepted_by": "U0REP"}, NOW)
     notifier.update_message(channel=posted.channel, ts=posted.ts, text=text, blocks=blocks)
     assert stored["text"].endswith(" · accepted")
     assert stored["blocks"][-1]["elements"][0]["text"] == "Accepted by <@U0REP>"
-    assert fake.injections == []
+    assert fake_slack.injections == []
 
 
-def test_dm_to_the_rep(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_dm_to_the_rep(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     channel = notifier.open_dm("U0REP")
     assert channel.startswith("D")
-    assert fake.calls[-1].params == {"users": "U0REP"}
+    assert fake_slack.calls[-1].params == {"users": "U0REP"}
     post(notifier, channel=channel)
-    assert len(fake.messages[channel]) == 1
+    assert len(fake_slack.messages[channel]) == 1
 
 
-def test_ephemeral_to_the_wrong_clicker(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_ephemeral_to_the_wrong_clicker(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     notifier.post_ephemeral(channel="C0LEADS", user="U0OTHER", text="This lead is assigned to <@U0REP>.")
-    [ephemeral] = fake.ephemerals
+    [ephemeral] = fake_slack.ephemerals
     assert (ephemeral["channel"], ephemeral["user"]) == ("C0LEADS", "U0OTHER")
     assert ephemeral["text"] == "This lead is assigned to <@U0REP>." and ephemeral["blocks"] is None
 
 
-def test_lookup_user_by_email_hit_and_miss(fake: FakeSlack, notifier: SlackNotifier) -> None:
-    fake.add_user("U0REP", "riley@example.com", "Riley Rep")
+def test_lookup_user_by_email_hit_and_miss(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    fake_slack.add_user("U0REP", "riley@example.com", "Riley Rep")
     assert notifier.lookup_user_by_email("riley@example.com") == "U0REP"
     assert notifier.lookup_user_by_email("nobody@example.com") is None
-    fake.fail_next("users.lookupByEmail", error="missing_scope")
+    fake_slack.fail_next("users.lookupByEmail", error="missing_scope")
     assert failure(lambda: notifier.lookup_user_by_email("riley@example.com")).permanent
 
 
@@ -98,21 +92,21 @@ def test_lookup_user_by_email_hit_and_miss(fake: FakeSlack, notifier: SlackNotif
     (429, None, "soon", None),
     (200, "ratelimited", "30", 30.0),
 ])
-def test_rate_limits_carry_retry_after(fake: FakeSlack, notifier: SlackNotifier, status: int, error: str | None,
+def test_rate_limits_carry_retry_after(fake_slack: FakeSlack, notifier: SlackNotifier, status: int, error: str | None,
                                        retry_after: str | None, expected: float | None) -> None:
-    fake.fail_next("chat.postMessage", status=status, error=error, retry_after=retry_after)
+    fake_slack.fail_next("chat.postMessage", status=status, error=error, retry_after=retry_after)
     error_seen = failure(lambda: post(notifier))
     assert (error_seen.permanent, error_seen.retry_after, error_seen.status) == (False, expected, status)
     assert "ratelimited" in error_seen.message
-    assert "C0LEADS" not in fake.messages
+    assert "C0LEADS" not in fake_slack.messages
 
 
 @pytest.mark.parametrize("status, error", [
     (500, None), (503, None), (502, "internal_error"), (200, "internal_error"),
     (200, "fatal_error"), (200, "service_unavailable"), (200, "request_timeout"),
 ])
-def test_outages_are_transient(fake: FakeSlack, notifier: SlackNotifier, status: int, error: str | None) -> None:
-    fake.fail_next("chat.update", status=status, error=error)
+def test_outages_are_transient(fake_slack: FakeSlack, notifier: SlackNotifier, status: int, error: str | None) -> None:
+    fake_slack.fail_next("chat.update", status=status, error=error)
     seen = failure(lambda: notifier.update_message(channel="C0LEADS", ts="1.1", text="x", blocks=None))
     assert (seen.permanent, seen.status, seen.retry_after) == (False, status, None)
     assert seen.message.startswith("Slack chat.update failed")
@@ -121,26 +115,26 @@ def test_outages_are_transient(fake: FakeSlack, notifier: SlackNotifier, status:
 @pytest.mark.parametrize("code", ["invalid_auth", "token_revoked", "account_inactive", "channel_not_found",
                                   "not_in_channel", "is_archived", "invalid_blocks", "msg_too_long", "missing_scope",
                                   "user_not_found"])
-def test_permanent_errors_name_the_slack_code(fake: FakeSlack, notifier: SlackNotifier, code: str) -> None:
-    fake.fail_next("chat.postMessage", error=code)
+def test_permanent_errors_name_the_slack_code(fake_slack: FakeSlack, notifier: SlackNotifier, code: str) -> None:
+    fake_slack.fail_next("chat.postMessage", error=code)
     seen = failure(lambda: post(notifier))
     assert seen.permanent and seen.message == f"Slack chat.postMessage failed (HTTP 200): {code}"
     assert isinstance(seen, SlackCallFailed) and seen.code == code
 
 
-def test_real_slack_refusals_reach_us_as_permanent(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_real_slack_refusals_reach_us_as_permanent(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     oversized = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
     seen = failure(lambda: notifier.post_message(channel="C0LEADS", text="x", blocks=oversized, effect_key="k"))
     assert seen.permanent and seen.message.endswith("invalid_blocks")
     seen = failure(lambda: notifier.update_message(channel="C0LEADS", ts="1.000001", text="x", blocks=None))
     assert seen.permanent and seen.message.endswith("message_not_found")
-    bad_token = SlackNotifier(make_web_client("xoxp-not-a-bot-token", fake.base_url))
+    bad_token = SlackNotifier(make_web_client("xoxp-not-a-bot-token", fake_slack.base_url))
     assert failure(lambda: bad_token.open_dm("U0REP")).permanent
 
 
-def test_timeouts_and_refused_connections_are_transient(fake: FakeSlack) -> None:
-    fake.latency = 1.2
-    slow = SlackNotifier(make_web_client(TOKEN, fake.base_url, timeout=1))
+def test_timeouts_and_refused_connections_are_transient(fake_slack: FakeSlack) -> None:
+    fake_slack.latency = 1.2
+    slow = SlackNotifier(make_web_client(TOKEN, fake_slack.base_url, timeout=1))
     seen = failure(lambda: slow.open_dm("U0REP"))
     assert not seen.permanent and seen.status is None and "timed out" in seen.message.lower()
     with socket.socket() as unused:
@@ -153,40 +147,40 @@ def test_timeouts_and_refused_connections_are_transient(fake: FakeSlack) -> None
 
 # --- the unknown outcome: one message, however many attempts ----------------------------------------------------
 
-def test_retry_after_a_lost_response_finds_the_first_post(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_retry_after_a_lost_response_finds_the_first_post(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     post(notifier, key="alert:11")
-    fake.drop_connection_after_post = 1
+    fake_slack.drop_connection_after_post = 1
     seen = failure(lambda: post(notifier))
     assert not seen.permanent                                 # the worker will retry…
     retried = post(notifier, look_for_duplicate=True)         # …and must not post a second copy
-    assert [m["ts"] for m in fake.messages["C0LEADS"]][1] == retried.ts
-    assert len(fake.messages["C0LEADS"]) == 2 and fake.count("chat.postMessage") == 2
-    assert fake.calls[-1].method == "conversations.history"
-    assert fake.calls[-1].params["include_all_metadata"] == "1"
+    assert [m["ts"] for m in fake_slack.messages["C0LEADS"]][1] == retried.ts
+    assert len(fake_slack.messages["C0LEADS"]) == 2 and fake_slack.count("chat.postMessage") == 2
+    assert fake_slack.calls[-1].method == "conversations.history"
+    assert fake_slack.calls[-1].params["include_all_metadata"] == "1"
 
 
-def test_look_for_duplicate_posts_when_nothing_landed(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_look_for_duplicate_posts_when_nothing_landed(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     post(notifier, key="alert:11")
     posted = post(notifier, look_for_duplicate=True)
-    assert [m["ts"] for m in fake.messages["C0LEADS"]][-1] == posted.ts
-    assert fake.count("chat.postMessage") == 2
+    assert [m["ts"] for m in fake_slack.messages["C0LEADS"]][-1] == posted.ts
+    assert fake_slack.count("chat.postMessage") == 2
 
 
-def test_thread_replies_are_deduplicated_through_replies(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_thread_replies_are_deduplicated_through_replies(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     parent = post(notifier, key="alert:12")
-    fake.drop_connection_after_post = 1
+    fake_slack.drop_connection_after_post = 1
     failure(lambda: post(notifier, key="remind:12:1", thread_ts=parent.ts))
     again = post(notifier, key="remind:12:1", thread_ts=parent.ts, look_for_duplicate=True)
-    assert fake.calls[-1].method == "conversations.replies"
-    assert [m["ts"] for m in fake.messages["C0LEADS"]] == [parent.ts, again.ts]
+    assert fake_slack.calls[-1].method == "conversations.replies"
+    assert [m["ts"] for m in fake_slack.messages["C0LEADS"]] == [parent.ts, again.ts]
 
 
-def test_the_default_sdk_retry_would_have_posted_twice(fake: FakeSlack) -> None:
+def test_the_default_sdk_retry_would_have_posted_twice(fake_slack: FakeSlack) -> None:
     """Why make_web_client drops slack_sdk's retry handlers (specs/reliability.md §0.5)."""
-    fake.drop_connection_after_post = 1
-    WebClient(token=TOKEN, base_url=fake.base_url).chat_postMessage(channel="C0LEADS", text="x")
-    assert len(fake.messages["C0LEADS"]) == 2
-    assert make_web_client(TOKEN, fake.base_url).retry_handlers == []
+    fake_slack.drop_connection_after_post = 1
+    WebClient(token=TOKEN, base_url=fake_slack.base_url).chat_postMessage(channel="C0LEADS", text="x")
+    assert len(fake_slack.messages["C0LEADS"]) == 2
+    assert make_web_client(TOKEN, fake_slack.base_url).retry_handlers == []
 
 
 # --- owner -> Slack user ---------------------------------------------------------------------------------------
@@ -200,39 +194,39 @@ class Clock:
 
 
 @pytest.fixture
-def directory_parts(fake: FakeSlack, notifier: SlackNotifier) -> tuple[SlackUserDirectory, Clock]:
-    fake.add_user("U0REP", "riley@example.com", "Riley Rep")
+def directory_parts(fake_slack: FakeSlack, notifier: SlackNotifier) -> tuple[SlackUserDirectory, Clock]:
+    fake_slack.add_user("U0REP", "riley@example.com", "Riley Rep")
     clock = Clock()
     return SlackUserDirectory(notifier, clock=clock), clock
 
 
-def test_explicit_mapping_wins_without_a_lookup(fake: FakeSlack, directory_parts: Any) -> None:
+def test_explicit_mapping_wins_without_a_lookup(fake_slack: FakeSlack, directory_parts: Any) -> None:
     directory, _ = directory_parts
     assert directory.resolve("77", "riley@example.com", {"77": "U0MAPPED"}) == "U0MAPPED"
     assert directory.resolve("78", None, {"77": "U0MAPPED"}) is None
     assert directory.resolve("78", "  ", {}) is None
-    assert fake.count("users.lookupByEmail") == 0
+    assert fake_slack.count("users.lookupByEmail") == 0
 
 
-def test_hits_and_misses_are_cached_for_an_hour(fake: FakeSlack, directory_parts: Any) -> None:
+def test_hits_and_misses_are_cached_for_an_hour(fake_slack: FakeSlack, directory_parts: Any) -> None:
     directory, clock = directory_parts
     assert directory.resolve("77", "riley@example.com", {}) == "U0REP"
     assert directory.resolve("77", "Riley@Example.com", {}) == "U0REP"
     assert directory.resolve("79", "gone@example.com", {}) is None
     assert directory.resolve("79", "gone@example.com", {}) is None
-    assert fake.count("users.lookupByEmail") == 2
-    fake.add_user("U0BACK", "gone@example.com")
+    assert fake_slack.count("users.lookupByEmail") == 2
+    fake_slack.add_user("U0BACK", "gone@example.com")
     clock.now += 3599
     assert directory.resolve("79", "gone@example.com", {}) is None
     clock.now += 2
     assert directory.resolve("79", "gone@example.com", {}) == "U0BACK"
     assert directory.resolve("77", "riley@example.com", {}) == "U0REP"
-    assert fake.count("users.lookupByEmail") == 4
+    assert fake_slack.count("users.lookupByEmail") == 4
 
 
-def test_lookup_failures_are_not_cached(fake: FakeSlack, directory_parts: Any) -> None:
+def test_lookup_failures_are_not_cached(fake_slack: FakeSlack, directory_parts: Any) -> None:
     directory, _ = directory_parts
-    fake.fail_next("users.lookupByEmail", status=429, retry_after="3")
+    fake_slack.fail_next("users.lookupByEmail", status=429, retry_after="3")
     assert failure(lambda: directory.resolve("77", "riley@example.com", {})).retry_after == 3.0
     assert directory.resolve("77", "riley@example.com", {}) == "U0REP"
 
@@ -267,14 +261,14 @@ def test_manifest_is_an_http_mode_v1_manifest() -> None:
     assert "event_subscriptions" not in manifest["settings"] and "slash_commands" not in manifest["features"]
 
 
-def test_every_manifest_scope_is_one_the_notifier_uses(fake: FakeSlack, notifier: SlackNotifier) -> None:
+def test_every_manifest_scope_is_one_the_notifier_uses(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
     scopes = load_manifest()["oauth_config"]["scopes"]["bot"]
     assert set(scopes) == set(SCOPE_METHODS) and len(scopes) == len(set(scopes))
-    fake.add_user("U0REP", "riley@example.com")
+    fake_slack.add_user("U0REP", "riley@example.com")
     parent = post(notifier, channel=notifier.open_dm("U0REP"), look_for_duplicate=True)
     post(notifier, key="reply", channel=parent.channel, thread_ts=parent.ts, look_for_duplicate=True)
     notifier.update_message(channel=parent.channel, ts=parent.ts, text="x", blocks=None)
     notifier.post_ephemeral(channel=parent.channel, user="U0REP", text="x")
     notifier.lookup_user_by_email("riley@example.com")
-    used = {call.method for call in fake.calls}
+    used = {call.method for call in fake_slack.calls}
     assert {scope for scope, methods in SCOPE_METHODS.items() if not methods & used} == set()
