@@ -24,12 +24,13 @@ class Outcome:
 
 
 def accept_lead(svc: Services, lead_id: int, user_id: str, now: datetime) -> Outcome:
-    """The assignee or a manager accepts once; anyone else changes nothing and is told who owns it."""
+    """The assignee or a manager accepts once (anyone, for an unassigned lead); others are told who owns it."""
     with svc.engine.begin() as conn:
         lead = leads.get_lead(conn, lead_id)
         if lead is None:
             return Outcome(UNKNOWN_LEAD)
-        if not may_act_on_lead(user_id, lead.assignee, svc.config.routing):
+        # A lead nobody in Slack owns sits in the fallback channel: whoever claims it first takes it.
+        if lead.assignee is not None and not may_act_on_lead(user_id, lead.assignee, svc.config.routing):
             log.info("lead=%s accept refused for user=%s", lead_id, user_id)
             return Outcome(NOT_ALLOWED, assignee=lead.assignee, status=lead.status)
         if not leads.mark_accepted(conn, lead_id, user_id, now):

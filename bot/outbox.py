@@ -89,6 +89,8 @@ def _post_card(svc: Services, row: Row, now: datetime) -> dict:
     """The lead's card to its rep (DM; the fallback channel when they have no Slack user) or the leads channel."""
     payload = effects.payload_of(row)
     lead = _lead_with_assignee(svc, payload["lead_id"], now)
+    if lead.status == "closed":
+        return {"skipped": f"lead closed before its card went out: {lead.closed_reason}"}
     channel = _card_channel(svc, lead, payload["target"])
     if channel is None:
         return {"skipped": "the fallback channel is the leads channel, which gets the card anyway"}

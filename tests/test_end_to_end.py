@@ -340,3 +340,17 @@ def test_explain_prints_each_score_with_its_reasons_and_what_changed(system):
     assert "not an MQL" in text and "gate not met" in text and "now fires" in text
     assert "Requested a demo" in text
     assert explain(system.svc.engine, "999", io.StringIO()) == 1
+
+
+def test_a_lead_in_the_fallback_channel_is_taken_by_whoever_claims_it_first(system):
+    system.add_warm_contact("541", owner_id="301")   # an owner with no Slack user
+    system.post_webhook([conversion(system, "541")])
+    system.drain()
+    lead = system.leads()[0]
+    system.click("accept_lead", lead.id, "U0REP2")
+    system.click("accept_lead", lead.id, "U0REP1")
+    _wait_for(lambda: system.leads()[0].status == "accepted")
+    _wait_for(lambda: len(system.slack.hook_posts) == 1)
+    winner = system.leads()[0].accepted_by
+    assert winner in ("U0REP1", "U0REP2")
+    assert f"Already accepted by <@{winner}>" in system.slack.hook_posts[0]["text"]
