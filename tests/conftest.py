@@ -10,6 +10,8 @@ from sqlalchemy import create_engine, text
 
 from bot.settings import normalize_database_url
 from bot.store.db import make_engine, migrate
+from tests.fakes.fake_hubspot import FakeHubSpot
+from tests.fakes.fake_slack import FakeSlack
 
 NOW = datetime(2026, 11, 23, 15, 0, 0, tzinfo=timezone.utc)
 
@@ -66,8 +68,6 @@ def sqlite_engine(tmp_path):
 
 # --- fake vendors on loopback, shared by the fake's own tests and its client's tests --------------
 # Imported here rather than at the top: this section was appended to a file others were editing.
-from tests.fakes.fake_hubspot import FakeHubSpot  # noqa: E402
-from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 
 
 @pytest.fixture
