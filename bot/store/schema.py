@@ -80,6 +80,45 @@ leads = Table(
     Column("closed_at", UtcDateTime),
     Column("closed_reason", Text),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The SDR loop (0002): snooze, touches, the decision and its BANT, the AE it went to, the revisit date.
+    Column("snoozed_until", UtcDateTime),
+    Column("touches", Integer, nullable=False, server_default="0"),
+    Column("decision", String(32)),                        # sql | not_yet | no_response | disqualified
+    Column("decision_reason", Text),
+    Column("decided_by", String(32)),
+    Column("decided_at", UtcDateTime),
+    Column("bant", Text),                                  # JSON from the BANT form
+    Column("ae_owner_id", String(32)),
+    Column("ae_user", String(32)),
+    Column("revisit_at", UtcDateTime),
+)
+
+# Every step of a lead's journey, with who and when: the card's story, the ledger the reports read.
+lead_events = Table(
+    "lead_events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("lead_id", Id, nullable=False),
+    Column("contact_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(32)),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    Index("ix_lead_events_lead", "lead_id", "at"),
+)
+
+# A rep's availability as set with /handoff away (working hours live in routing.yaml).
+rep_status = Table(
+    "rep_status", metadata,
+    Column("slack_user_id", String(32), primary_key=True),
+    Column("away_until", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Slack Events API deliveries already handled: a retry (X-Slack-Retry-Num) of the same event_id is a no-op.
+slack_events_seen = Table(
+    "slack_events_seen", metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
 )
 
 # Every score computed, with its reasons: the score history and the feedback loop's raw material.
