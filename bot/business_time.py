@@ -1,4 +1,4 @@
-"""PURE business time: open hours per weekday in a time zone, less closed days; add it, measure it, find the next opening.
+"""PURE business time: open hours per weekday in a time zone, less closed days; add, measure, find the next opening.
 
 Every moment in and out is an aware datetime, and results are UTC instants. Arithmetic happens in UTC because Python
 adds and subtracts datetimes sharing one tzinfo on the wall clock, an hour off across DST; results stay in UTC because
@@ -43,7 +43,7 @@ class BusinessCalendar:
     @classmethod
     def from_sla(cls, sla: SlaRules, *, timezone: ZoneInfo | None = None,
                  closed_dates: Iterable[date] = ()) -> BusinessCalendar:
-        """The company calendar from sla.yaml; a rep elsewhere passes their `timezone`, extra days off `closed_dates`."""
+        """The company calendar from sla.yaml; a rep elsewhere passes a `timezone`, extra days off `closed_dates`."""
         holidays = replace(sla.holidays, dates=sla.holidays.dates | frozenset(closed_dates))
         return cls(timezone or sla.timezone, sla.business_hours, holidays.__contains__)
 
