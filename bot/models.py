@@ -58,6 +58,7 @@ class Reason:
     axis: str                 # fit | engagement
     points: float
     evidence: str             # "Requested a demo 2 min ago"
+    base_points: float | None = None   # the rule's points before decay, when decay took some off
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Score:
     last_engaged_at: datetime | None
     summary: str               # "Requested a demo 2 min ago · 14 page views, last 2 min ago · VP at a 250-person software company"
     computed_at: datetime
+    grade: str = ""            # fit A/B/C x engagement 1/2/3 ("A1"), when scoring.yaml has grades
 
 
 @dataclass(frozen=True)

@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from typing import Callable, Sequence
+from urllib.parse import urlsplit
 
 from bot.activities import PAGE_VIEWS, TRAIL_PROPERTIES
 from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_hubspot_time, parse_range
 from bot.rules.conditions import (EMPLOYEES, ActivityCondition, AllCondition, Condition,
                                   PropertyCondition, properties_used)
+from bot.rules.decay import Decay
 from bot.rules.durations import window_words
-from bot.rules.scoring import EngagementRule, FitRule, ScoringRules
+from bot.rules.scoring import AXES, EngagementRule, Rule, ScoringRules
 from bot.timefmt import ago
 
 SUMMARY_ENGAGEMENTS = 2     # how many engagement reasons lead the summary: a rep skims it
+POINT_DIGITS = 1            # decimals kept on decayed points and totals
+EVIDENCE_DAYS = 5           # weekdays named in "viewed /pricing 3× — Mon, Tue, Thu"; older ones become "…"
 CARD_PROPERTIES = ("firstname", "lastname", "email", "phone", "jobtitle", "company", "country", "state", "city",
                    "numemployees", "industry", "hubspot_owner_id", "lifecyclestage", "hs_lead_status",
                    "hs_analytics_source", "createdate", "associatedcompanyid")
@@ -29,6 +34,9 @@ _HEADCOUNT = {EMPLOYEES, CONTACT_EMPLOYEES, COMPANY_EMPLOYEES}
 _NOUNS = {"page_view": "page view", "form_submission": "form submission", "email_open": "email open",
           "email_click": "email click", "meeting_booked": "meeting booked", "chat": "chat"}
 _PLURALS = {"meeting booked": "meetings booked"}
+# Spelled out here: strftime's %a and %b follow the process locale, and reps read English cards.
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _INDUSTRY_WORDS = {"COMPUTER_SOFTWARE": "software", "INFORMATION_TECHNOLOGY_AND_SERVICES": "IT services",
                    "INTERNET": "internet", "FINANCIAL_SERVICES": "financial services",
                    "MARKETING_AND_ADVERTISING": "marketing", "COMPUTER_HARDWARE": "hardware",
@@ -50,36 +58,84 @@ class _Seen:
     count: int = 0                  # matched activities, summing Activity.count
     last: datetime | None = None    # newest matched activity
     counted: bool = False           # the condition counts (at_least): say how many
+    matched: tuple[Activity, ...] = ()
 
 
 # --- the score ---------------------------------------------------------------------------------
 
-def score_contact(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime) -> Score:
-    """Fit + engagement points, gates and recency -> Score; `now` is the moment "2 min ago" is measured from."""
+def score_contact(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime,
+                  *, was_mql: bool = False) -> Score:
+    """Fit + engagement points (decayed, capped), grade, gates and recency -> Score; `now` is the moment
+    "2 min ago" and decay are measured from; `was_mql` keeps an MQL down to mql_exit_threshold."""
     fired = _fired(contact, activities, rules, now)
-    fit = [reason for rule, reason in fired if isinstance(rule, FitRule)]
-    engagement = [reason for rule, reason in fired if isinstance(rule, EngagementRule)]
+    fit, engagement = (_capped(rules, axis, [pair for pair in fired if pair[1].axis == axis]) for axis in AXES)
     last_engaged = max((activity.occurred_at for activity in activities), default=None)
     failed = _failed_gates(contact, activities, rules, now) + _recency_failure(last_engaged, rules, now)
-    fit_points, engagement_points = sum(r.points for r in fit), sum(r.points for r in engagement)
-    total = fit_points + engagement_points
+    fit_points, engagement_points = _sum(fit), _sum(engagement)
+    total = _round(fit_points + engagement_points)
+    grade = rules.grades.grade(fit_points, engagement_points) if rules.grades else ""
     return Score(contact_id=contact.id, total=total, fit=fit_points, engagement=engagement_points,
-                 is_mql=total >= rules.mql_threshold and not failed,
+                 is_mql=not failed and _qualifies(rules, total, grade, was_mql),
                  high_intent=any(isinstance(rule, EngagementRule) and rule.high_intent for rule, _ in fired),
                  reasons=tuple(fit + engagement), gates_failed=tuple(failed), last_engaged_at=last_engaged,
-                 summary=_summary(contact, engagement), computed_at=now)
+                 summary=_summary(contact, engagement), computed_at=now, grade=grade)
 
 
 def _fired(contact: Contact, activities: Sequence[Activity], rules: ScoringRules,
-           now: datetime) -> list[tuple[FitRule | EngagementRule, Reason]]:
+           now: datetime) -> list[tuple[Rule, Reason]]:
     """(rule, Reason) for every fit and engagement rule whose condition holds, in file order."""
     fired = []
-    for axis, section in (("fit", rules.fit), ("engagement", rules.engagement)):
-        for rule in section:
+    for axis in AXES:
+        for rule in rules.rules_of(axis):
             seen = holds(rule.when, contact, activities, now)
             if seen is not None:
-                fired.append((rule, Reason(rule.label, axis, rule.points, _evidence(rule.label, seen, now))))
+                points, base = _decayed(rule, rules.decay_for(rule), seen, now)
+                fired.append((rule, Reason(rule.label, axis, points, _evidence(rule.label, seen, now), base)))
     return fired
+
+
+def _decayed(rule: Rule, decay: Decay | None, seen: tuple[_Seen, ...], now: datetime) -> tuple[float, float | None]:
+    """(points now, points before decay or None when decay took nothing off), aged by the newest activity."""
+    if decay is None:
+        return rule.points, None
+    newest = max((s.last for s in seen if s.last is not None), default=None)
+    if newest is None:
+        return rule.points, None
+    points = _round(rule.points * decay.factor(max(now - newest, timedelta(0))))
+    return (rule.points, None) if points == rule.points else (points, rule.points)
+
+
+def _capped(rules: ScoringRules, axis: str, fired: list[tuple[Rule, Reason]]) -> list[Reason]:
+    """The axis's reasons, then one negative reason per cap that trimmed them (group caps first)."""
+    reasons = [reason for _, reason in fired]
+    for group, cap in rules.group_caps.items():
+        reasons += _trim(group, axis, _sum([reason for rule, reason in fired if rule.group == group]), cap)
+    axis_cap = rules.cap_for(axis)
+    return reasons + (_trim(axis, axis, _sum(reasons), axis_cap) if axis_cap is not None else [])
+
+
+def _trim(name: str, axis: str, points: float, cap: float) -> list[Reason]:
+    if points <= cap:
+        return []
+    evidence = f"{name} rules gave {points:g} points, capped at {cap:g}"
+    return [Reason(f"{name} cap", axis, _round(cap - points), evidence)]
+
+
+def _qualifies(rules: ScoringRules, total: float, grade: str, was_mql: bool) -> bool:
+    """The MQL rule before gates and recency: the threshold (the exit one for a standing MQL), grades, or both."""
+    by_score = total >= rules.threshold_for(was_mql)
+    by_grade = grade in (rules.mql_grades or ())
+    return {"threshold": by_score, "grades": by_grade, "both": by_score and by_grade,
+            "either": by_score or by_grade}[rules.rule]
+
+
+def _sum(reasons: Sequence[Reason]) -> float:
+    return _round(sum(reason.points for reason in reasons))
+
+
+def _round(points: float) -> float:
+    """Decayed points carry fractions: one decimal is what a person reads, and sums stay free of float noise."""
+    return round(points, POINT_DIGITS)
 
 
 def _failed_gates(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime) -> list[str]:
@@ -120,7 +176,8 @@ def _property_holds(condition: PropertyCondition, value: str | None, now: dateti
         return False
     if value is None:
         return condition.exists is False
-    return all(_TESTS[key](value, expected, now) for key, expected in condition.tests().items() if key != "exists")
+    return all(_TESTS[key](value, expected, now) for key, expected in condition.written_tests.items()
+               if key != "exists")
 
 
 def _same(value: str, expected: str) -> bool:
@@ -159,7 +216,8 @@ def _activity_holds(condition: ActivityCondition, activities: Sequence[Activity]
     if not matched or total < (condition.at_least or 1):
         return None
     last = max(activity.occurred_at for activity in matched)
-    return (_Seen(condition.kind, count=total, last=last, counted=condition.at_least is not None),)
+    return (_Seen(condition.kind, count=total, last=last, counted=condition.at_least is not None,
+                  matched=tuple(matched)),)
 
 
 def _activity_matches(condition: ActivityCondition, activity: Activity, now: datetime) -> bool:
@@ -185,9 +243,36 @@ def _evidence(label: str, seen: tuple[_Seen, ...], now: datetime) -> str:
 
 
 def _count_words(seen: _Seen, now: datetime) -> str:
+    if seen.name == "page_view" and all(activity.label for activity in seen.matched):
+        return f"viewed {_pages_words(seen.matched)} {seen.count}× — {_days_words(seen.matched, now)}"
     noun = _NOUNS[seen.name]
     plural = noun if seen.count == 1 else _PLURALS.get(noun, noun + "s")
     return f"{seen.count} {plural}, last {ago(seen.last, now)}"
+
+
+def _pages_words(views: Sequence[Activity]) -> str:
+    """ "/pricing", "/pricing, /pricing/teams +1 more": the most viewed pages first, ties by recency."""
+    counts: Counter[str] = Counter()
+    for view in sorted(views, key=lambda view: view.occurred_at, reverse=True):
+        counts[_page(view.label)] += view.count
+    pages = [page for page, _ in counts.most_common()]
+    return ", ".join(pages[:2]) + (f" +{len(pages) - 2} more" if len(pages) > 2 else "")
+
+
+def _page(url: str) -> str:
+    """A URL as a rep reads it: its path ("/pricing"), without the site, query or fragment."""
+    parts = urlsplit(url.strip())
+    return (parts.path or "/") if parts.netloc else url.strip()
+
+
+def _days_words(activities: Sequence[Activity], now: datetime) -> str:
+    """ "Mon, Tue, Thu" (UTC days, oldest first); "Mon 24 Feb" once a day is a week old or more."""
+    days = sorted({activity.occurred_at.astimezone(timezone.utc).date() for activity in activities})
+    today = now.astimezone(timezone.utc).date()
+    this_week = all((today - day).days < 7 for day in days)
+    words = [_WEEKDAYS[day.weekday()] + ("" if this_week else f" {day.day} {_MONTHS[day.month - 1]}")
+             for day in days]
+    return ", ".join(words if len(words) <= EVIDENCE_DAYS else ["…", *words[-EVIDENCE_DAYS:]])
 
 
 def _value_words(seen: _Seen) -> str:

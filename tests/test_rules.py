@@ -1,13 +1,16 @@
-"""bot.rules: durations, the SLA and routing models, loading the shipped config, the fingerprint."""
+"""bot.rules: durations, the SLA and routing models, the scoring language's checks, the shipped config, the fingerprint."""
+import re
 from datetime import date, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from bot.rules import (BusinessDays, Config, ConfigError, EscalationStep, HolidayCalendar, Problem, check_config,
-                       config_fingerprint, load_config, parse_duration)
+from bot.rules import (BusinessDays, Config, ConfigError, EscalationStep, HolidayCalendar, Problem, ScoringRules,
+                       check_config, config_fingerprint, load_config, parse_duration)
 from bot.rules.durations import window_words
+from bot.rules.scoring import scoring_errors
 from bot.rules.sla import SlaDoc
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config"
@@ -34,7 +37,8 @@ def test_parse_duration_reads_what_people_write(text, expected):
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "5 mins", "m5", "1y", "1.5bd", "-5m", "5m-", True, None, [5], "1h 30"])
+@pytest.mark.parametrize("text", ["", "5 mins", "m5", "1y", "1.5bd", "-5m", "5m-", True, None, [5], "1h 30",
+                                  float("inf"), float("nan"), 1e20, "99999999999999w"])
 def test_parse_duration_refuses_anything_else_with_the_hint(text):
     with pytest.raises(ValueError, match="expected a duration like 30s, 5m, 1h, 2d"):
         parse_duration(text)
@@ -190,3 +194,171 @@ def test_fingerprint_changes_with_any_config_file(tmp_path):
 def test_fingerprint_does_not_depend_on_where_the_files_are(tmp_path):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     assert config_fingerprint(_copy_shipped(tmp_path / "a")) == config_fingerprint(_copy_shipped(tmp_path / "b"))
+
+
+# --- scoring.yaml's language: decay, caps, groups, grades, the MQL rule, hysteresis -----------------------
+
+LANGUAGE = """\
+mql_threshold: 100
+active_within: 30d
+fit:
+  - label: Decision-maker title
+    points: 60
+    group: title
+    when: {property: jobtitle, matches: '(?i)\\bvp\\b'}
+engagement:
+  - label: Requested a demo
+    points: 80
+    group: web
+    when: {activity: form_submission, form: "*demo*", within: 30d}
+"""
+GRADES = "grades: {fit: {A: 50, B: 20}, engagement: {1: 45, 2: 20}}\n"
+
+LANGUAGE_PROBLEMS = [
+    # (change: "+text" appends at line 13, "old=>new" replaces; line, key, severity, words)
+    ("+decay: {half_life: soon}\n", 13, "decay.half_life", "error", "expected a duration like 30s, 5m, 1h, 2d"),
+    ("+decay: {linear: 10, per: 7d}\n", 13, "decay.linear", "error",
+     "expected the share of the points lost per period, like 10% (got 10)"),
+    ("+decay: {linear: 150%, per: 7d}\n", 13, "decay.linear", "error", "must be more than 0% and at most 100%"),
+    ("+decay: {linear: 10%}\n", 13, "decay", "error", "linear and per go together"),
+    ("+decay: {per: 7d}\n", 13, "decay", "error", "linear and per go together"),
+    ("+decay: {half_life: 14d, linear: 10%, per: 7d}\n", 13, "decay", "error", "half_life, or linear with per, not both"),
+    ("+decay: {}\n", 13, "decay", "error", "say how points fade: {half_life: 14d}, {linear: 10%, per: 7d} or none"),
+    ("+decay: 14d\n", 13, "decay", "error", "expected {half_life: 14d}, {linear: 10%, per: 7d} or none (got '14d')"),
+    ("+decay: {half_lfe: 14d}\n", 13, "decay.half_lfe", "error", "unknown key; did you mean `half_life`?"),
+    ("    group: web\n=>    group: web\n    decay: {half_life: 0s}\n", 12, "engagement[0].decay.half_life", "error",
+     "must be longer than zero"),
+    ("    group: title\n=>    group: title\n    decay: {half_life: 14d}\n", 7, "fit[0].decay", "error",
+     "fit points never decay"),
+    ("+caps: {web: 0}\n", 13, "caps.web", "error", "must be more than 0 (got 0)"),
+    ("+caps: {webb: 20}\n", 13, "caps.webb", "error", "no rule has `group: webb`; did you mean `web`?"),
+    ("+caps: {social: 20}\n", 13, "caps.social", "error", "no rule has `group: social` (caps name a rule's `group:`"),
+    ("+fit_cap: -5\n", 13, "fit_cap", "error", "must be more than 0 (got -5)"),
+    ("+fit_cap: .inf\n", 13, "fit_cap", "error", "expected a number (not infinity or NaN)"),
+    ("points: 80=>points: .nan", 10, "engagement[0].points", "error", "expected a number (not infinity or NaN)"),
+    ("+fit_cap: 50\ncaps: {fit: 40}\n", 13, "fit_cap", "error",
+     "the fit cap is written twice (as fit_cap and caps.fit); keep one"),
+    ("group: title=>group: fit", 6, "fit[0].group", "error", "`fit` names an axis (its cap is fit_cap)"),
+    ("group: web=>group: title", 11, "engagement[0].group", "error", "the group `title` already holds fit rules"),
+    ("group: web=>group: ' '", 11, "engagement[0].group", "error", "expected a group name, like web (got ' ')"),
+    ("+grades: {fit: {A: 20, B: 50}, engagement: {1: 45, 2: 20}}\n", 13, "grades.fit", "error",
+     "A needs more points than B (got A: 20, B: 50)"),
+    ("+grades: {fit: {A: 50, B: 20}, engagement: {1: 45, 2: 45}}\n", 13, "grades.engagement", "error",
+     "1 needs more points than 2 (got 1: 45, 2: 45)"),
+    ("+grades: {fit: {A: 50, B: 20}}\n", 13, "grades.engagement", "error", "this key is required"),
+    ("+grades: {fit: {A: 50, B: 20, C: 0}, engagement: {1: 45, 2: 20}}\n", 13, "grades.fit.C", "error",
+     "unknown key"),
+    ("+mql_grades: [A1, D4]\n", 13, "mql_grades[1]", "error",
+     "expected a grade cell like A1 or B2: a fit grade A, B or C, then an engagement grade 1, 2 or 3 (got 'D4')"),
+    ("+mql_grades: []\n", 13, "mql_grades", "error", "needs at least 1 item"),
+    ("+mql_rule: sometimes\n", 13, "mql_rule", "error", "expected 'threshold', 'grades', 'both' or 'either'"),
+    ("+" + GRADES + "mql_grades: [A1]\n", 14, "mql_grades", "error",
+     "say how the grade cells combine with mql_threshold: add mql_rule: grades, both or either"),
+    ("+mql_rule: grades\n", 13, "mql_rule", "error", "`grades` needs mql_grades, the grade cells that make an MQL"),
+    ("+mql_grades: [A1]\nmql_rule: either\n", 13, "mql_grades", "error", "grade cells need `grades:`"),
+    ("+mql_exit_threshold: 0\n", 13, "mql_exit_threshold", "error", "must be more than 0"),
+    ("+mql_exit_threshold: lots\n", 13, "mql_exit_threshold", "error", "expected a number (got 'lots')"),
+    # warnings: the file loads, but someone should look
+    ("+mql_exit_threshold: 120\n", 13, "mql_exit_threshold", "warning",
+     "120 is above mql_threshold (100): a lead scoring between the two becomes an MQL and drops out"),
+    ("+" + GRADES + "mql_grades: [A1]\nmql_rule: grades\nmql_exit_threshold: 80\n", 16, "mql_exit_threshold",
+     "warning", "has no effect with mql_rule: grades"),
+    ("+" + GRADES + "mql_grades: [A1]\nmql_rule: threshold\n", 14, "mql_grades", "warning",
+     "not used: mql_rule is threshold"),
+    ("+grades: {fit: {A: 100, B: 20}, engagement: {1: 45, 2: 20}}\n", 13, "grades.fit.A", "warning",
+     "no contact can reach 100 fit points (fit rules give at most 60), so nobody is graded A"),
+    ("+grades:\n  fit: {A: 50, B: 20}\n  engagement: {1: 90, 2: 20}\n", 15, "grades.engagement.1", "warning",
+     "no contact can reach 90 engagement points (engagement rules give at most 80), so nobody is graded 1"),
+    ("+caps: {web: 500}\n", 13, "caps.web", "warning", "the cap never applies: its rules give at most 80 points"),
+    ("+caps: {engagement: 80}\n", 13, "caps.engagement", "warning", "the cap never applies"),
+    ("+engagement_cap: 200\n", 13, "engagement_cap", "warning", "the cap never applies"),
+    ("+engagement_cap: 30\n", 1, "mql_threshold", "warning",
+     "nobody can reach 100 points: all rules together give at most 90"),
+    ("+caps: {title: 10}\n", 1, "mql_threshold", "warning", "all rules together give at most 90"),
+    ("+  - label: Known phone\n    points: 5\n    decay: {half_life: 7d}\n    when: {property: phone, exists: true}\n",
+     15, "engagement[1].decay", "warning", "has no effect: the rule looks at no activity"),
+]
+
+
+def _language_config(directory: Path, change: str) -> Path:
+    _copy_shipped(directory)
+    old, _, new = change.partition("=>")
+    text = LANGUAGE + change[1:] if change.startswith("+") else LANGUAGE.replace(old, new)
+    assert text != LANGUAGE
+    (directory / "scoring.yaml").write_text(text)
+    return directory
+
+
+@pytest.mark.parametrize("change, line, key, severity, words", LANGUAGE_PROBLEMS)
+def test_each_scoring_key_is_checked_with_file_line_and_key(tmp_path, change, line, key, severity, words):
+    directory = _language_config(tmp_path, change)
+    problems = check_config(directory)
+    assert [(p.file, p.line, p.key, p.severity) for p in problems] == [
+        (str(directory / "scoring.yaml"), line, key, severity)], "\n".join(map(str, problems))
+    assert words in problems[0].message
+    if severity == "error":
+        with pytest.raises(ConfigError):
+            load_config(directory)
+    else:
+        assert load_config(directory).warnings == tuple(problems)
+
+
+@pytest.mark.parametrize("change", [
+    "+decay: {half_life: 14d}\n", "+decay: {linear: 10%, per: 7d}\n", "+decay: none\n", "+decay: off\n",
+    "    group: web\n=>    group: web\n    decay: none\n", "    group: web\n=>    group: web\n    decay: {linear: 5%, per: 1d}\n",
+    "+caps: {web: 70, title: 50, fit: 55}\nengagement_cap: 75\n", "+" + GRADES,
+    "+" + GRADES + "mql_grades: [a1, A2, B1]\nmql_rule: either\nmql_exit_threshold: 90\n",
+    "+" + GRADES + "mql_grades: [A1]\nmql_rule: both\n", "+mql_exit_threshold: 100\n",
+])
+def test_the_language_written_well_is_clean(tmp_path, change):
+    assert check_config(_language_config(tmp_path, change)) == []
+
+
+def test_the_language_is_read_into_rules(tmp_path):
+    change = "+" + GRADES + "mql_grades: [a1, B1]\nmql_rule: either\nmql_exit_threshold: 80\n" \
+             "decay: {linear: 10%, per: 7d}\ncaps: {web: 50, fit: 45}\n"
+    scoring = load_config(_language_config(tmp_path, change)).scoring
+    assert (scoring.rule, scoring.mql_grades, scoring.threshold_for(False), scoring.threshold_for(True)) == (
+        "either", ("A1", "B1"), 100, 80)
+    assert (scoring.decay.linear, scoring.decay.per) == (0.1, timedelta(days=7))
+    assert (scoring.cap_for("fit"), scoring.cap_for("engagement"), scoring.group_caps) == (45, None, {"web": 50})
+    assert scoring.max_points() == 95 and scoring.grades.grade(50, 44) == "A2"
+
+
+def test_the_shipped_scoring_decays_and_grades_but_mqls_by_the_seeds():
+    scoring = load_config(SHIPPED).scoring
+    assert scoring.decay.half_life == timedelta(days=30) and scoring.grades is not None
+    assert (scoring.rule, scoring.mql_grades, scoring.threshold_for(True)) == ("threshold", None, 100)
+
+
+def _yaml_examples(markdown: Path) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", markdown.read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("example", _yaml_examples(SHIPPED.parent / "docs" / "scoring.md"))
+def test_every_example_in_the_scoring_docs_is_valid(example):
+    data = yaml.safe_load(example)
+    scoring = ScoringRules.model_validate({"mql_threshold": 100} | data)
+    assert scoring_errors(scoring) == []
+
+
+ODD = ["null", "[]", "{}", "[1, [2]]", "{a: {b: c}}", "true", "-1", "0", "'" + "a" * 500 + "'", "'\\0'", "1.0e+400",
+       ".nan", "-.inf"]
+NEW_KEYS = ["+decay: {}\n", "+decay: {half_life: {}}\n", "+decay: {linear: {}, per: 7d}\n", "+caps: {}\n",
+            "+caps: {web: {}}\n", "+grades: {}\n", "+grades: {fit: {}, engagement: {1: 45, 2: 20}}\n",
+            "+grades: {fit: {A: 50, B: {}}, engagement: {1: 45, 2: 20}}\n", "+mql_grades: {}\n",
+            "+mql_grades: [{}]\n", "+mql_rule: {}\n", "+mql_exit_threshold: {}\n", "+fit_cap: {}\n",
+            "group: web=>group: {}", "    group: web\n=>    group: web\n    decay: {}\n"]
+
+
+@pytest.mark.parametrize("place", NEW_KEYS)
+@pytest.mark.parametrize("value", ODD)
+def test_odd_values_in_the_new_keys_are_reported_never_raised(tmp_path, place, value):
+    directory = _language_config(tmp_path, place.replace("{}", value, 1))
+    problems = check_config(directory)
+    assert all(p.file.endswith("scoring.yaml") and p.key is not None for p in problems)
+    if any(p.severity == "error" for p in problems):
+        with pytest.raises(ConfigError):
+            load_config(directory)
+    else:
+        load_config(directory)

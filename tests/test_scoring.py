@@ -333,3 +333,282 @@ def test_watched_properties_for_the_shipped_rules():
     assert watched_properties(SHIPPED) == [
         "engagements_last_meeting_booked", "hs_analytics_num_page_views", "hs_email_last_click_date",
         "hs_email_last_open_date", "industry", "jobtitle", "numemployees", "recent_conversion_date"]
+
+
+# --- caps and negative points ------------------------------------------------------------------------
+
+WEB = [{"label": "Pricing page", "points": 25, "group": "web", "when": {"activity": "page_view", "url": "*pricing*"}},
+       {"label": "Busy on the site", "points": 20, "group": "web", "when": {"activity": "page_view", "at_least": 10}},
+       {"label": "Chatted", "points": 30, "when": {"activity": "chat"}}]
+TITLE_FIT = [{"label": "Has a title", "points": 30, "when": {"property": "jobtitle", "exists": True}},
+             {"label": "Big company", "points": 40, "group": "size", "when": {"property": "employees", "gt": 50}},
+             {"label": "Student", "points": -50, "when": {"property": "jobtitle", "matches": "(?i)student"}},
+             {"label": "Competitor", "points": -100, "when": {"property": "email", "contains": "@rival.test"}}]
+BUSY = [PRICING[0], VIEWS, Activity("chat", minutes_ago(5))]
+
+
+@pytest.mark.parametrize("overrides, properties, activities, fit, engagement, caps", [
+    # no cap: every rule counts
+    ({}, {"jobtitle": "CEO"}, BUSY, 30, 75, []),
+    # a group cap trims that group only, and says so as a negative reason
+    ({"caps": {"web": 30}}, {"jobtitle": "CEO"}, BUSY, 30, 60,
+     [("web cap", "engagement", -15, "web rules gave 45 points, capped at 30")]),
+    ({"caps": {"web": 50}}, {"jobtitle": "CEO"}, BUSY, 30, 75, []),                       # under the cap
+    ({"caps": {"web": 30}}, {"jobtitle": "CEO"}, [VIEWS], 30, 20, []),
+    # axis caps, written either way
+    ({"engagement_cap": 50}, {"jobtitle": "CEO"}, BUSY, 30, 50,
+     [("engagement cap", "engagement", -25, "engagement rules gave 75 points, capped at 50")]),
+    ({"caps": {"engagement": 50}}, {"jobtitle": "CEO"}, BUSY, 30, 50,
+     [("engagement cap", "engagement", -25, "engagement rules gave 75 points, capped at 50")]),
+    ({"fit_cap": 50}, {"jobtitle": "CEO", "numemployees": "51-200"}, [], 50, 0,
+     [("fit cap", "fit", -20, "fit rules gave 70 points, capped at 50")]),
+    ({"caps": {"fit": 50}}, {"jobtitle": "CEO"}, [], 30, 0, []),
+    # a group cap first, then the axis cap on what is left
+    ({"caps": {"web": 30, "engagement": 40}}, {"jobtitle": "CEO"}, BUSY, 30, 40,
+     [("web cap", "engagement", -15, "web rules gave 45 points, capped at 30"),
+      ("engagement cap", "engagement", -20, "engagement rules gave 60 points, capped at 40")]),
+    ({"caps": {"size": 25}}, {"numemployees": "51-200"}, [], 25, 0,
+     [("size cap", "fit", -15, "size rules gave 40 points, capped at 25")]),
+    # negative points: a student and a competitor's domain pull the score down; caps never raise it
+    ({}, {"jobtitle": "Student"}, [], -20, 0, []),
+    ({"fit_cap": 20}, {"jobtitle": "PhD student", "email": "jo@rival.test"}, BUSY, -120, 75, []),
+    ({"fit_cap": 20}, {"jobtitle": "CEO", "email": "ceo@rival.test", "numemployees": "1000+"}, [], -30, 0, []),
+])
+def test_caps_trim_groups_then_axes_and_negative_points_subtract(overrides, properties, activities, fit,
+                                                                  engagement, caps):
+    scored = score_contact(contact(**properties), activities,
+                           rules(fit=TITLE_FIT, engagement=WEB, **overrides), NOW)
+    assert (scored.fit, scored.engagement, scored.total) == (fit, engagement, fit + engagement)
+    assert [(r.rule, r.axis, r.points, r.evidence) for r in scored.reasons if r.rule.endswith(" cap")] == caps
+    assert sum(reason.points for reason in scored.reasons) == scored.total   # the reasons explain the total
+
+
+# --- decay ---------------------------------------------------------------------------------------------
+
+DEMO_60 = {"label": "Requested a demo", "points": 60, "when": DEMO}
+
+
+@pytest.mark.parametrize("file_decay, rule_decay, age_days, points, base_points", [
+    (None, None, 14, 60, None),                                           # no decay written: points stay
+    ({"half_life": "14d"}, None, 0, 60, None),
+    ({"half_life": "14d"}, None, 14, 30, 60),
+    ({"half_life": "14d"}, None, 28, 15, 60),
+    ({"half_life": "14d"}, None, 7, 42.4, 60),                            # 60 × 2^-½, one decimal
+    ({"half_life": "14d"}, None, -1, 60, None),                          # dated after now (clock skew): fresh
+    ({"linear": "10%", "per": "7d"}, None, 7, 54, 60),
+    ({"linear": "10%", "per": "7d"}, None, 3.5, 57, 60),                 # linear is continuous, not stepwise
+    ({"linear": "10%", "per": "7d"}, None, 70, 0, 60),
+    ({"linear": "50%", "per": "7d"}, None, 21, 0, 60),                   # never below zero
+    # a rule's own decay wins over the file's, either kind, or none at all
+    ({"half_life": "14d"}, {"half_life": "7d"}, 7, 30, 60),
+    ({"half_life": "14d"}, {"linear": "25%", "per": "1d"}, 2, 30, 60),
+    ({"linear": "10%", "per": "7d"}, {"half_life": "1d"}, 2, 15, 60),
+    ({"half_life": "14d"}, "none", 14, 60, None),
+    ({"half_life": "14d"}, False, 14, 60, None),                         # YAML's `off` reads as false
+    (None, {"half_life": "14d"}, 14, 30, 60),
+])
+def test_engagement_points_decay_with_the_activity_age(file_decay, rule_decay, age_days, points, base_points):
+    rule = DEMO_60 | ({"decay": rule_decay} if rule_decay is not None else {})
+    scoring = rules(engagement=[rule], **({"decay": file_decay} if file_decay else {}))
+    scored = score_contact(contact(), [Activity("form_submission", days_ago(age_days), "Demo request")], scoring, NOW)
+    assert [(r.points, r.base_points) for r in scored.reasons] == [(points, base_points)]
+    assert scored.engagement == scored.total == points
+
+
+def test_decay_ages_a_frequency_rule_by_its_newest_activity_and_leaves_fit_alone():
+    scoring = rules(decay={"half_life": "2d"}, fit=THIRTY_FIT, engagement=[
+        {"label": "Pricing 3 times", "points": 40, "when": {"activity": "page_view", "url": "*pricing*", "at_least": 3}},
+        {"label": "Known phone", "points": 10, "when": {"property": "phone", "exists": True}}])   # no age: no decay
+    scored = score_contact(contact(jobtitle="CEO", phone="1"), PRICING, scoring, NOW)   # newest view: 1 day ago
+    assert [(r.rule, r.points, r.base_points) for r in scored.reasons] == [
+        ("Has a title", 30, None), ("Pricing 3 times", 28.3, 40), ("Known phone", 10, None)]
+    assert (scored.fit, scored.engagement, scored.total) == (30, 38.3, 68.3)
+
+
+def test_decayed_points_decide_the_mql_and_lead_the_summary_by_what_they_are_worth_now():
+    engagement = [DEMO_60, {"label": "Chatted", "points": 40, "when": {"activity": "chat"}}]
+    scoring = rules(decay={"half_life": "7d"}, fit=THIRTY_FIT, engagement=engagement)
+    old_demo = [Activity("form_submission", days_ago(14), "Demo request"), Activity("chat", minutes_ago(5))]
+    scored = score_contact(contact(jobtitle="CEO"), old_demo, scoring, NOW)
+    assert (scored.total, scored.is_mql) == (85, False)                   # 30 + 15 + 40
+    assert scored.summary == "Chatted 5 min ago · Requested a demo 14 d ago · CEO"
+
+
+# --- grades and the MQL rule -----------------------------------------------------------------------------
+
+BANDS = {"fit": {"A": 50, "B": 20}, "engagement": {1: 45, 2: 20}}
+FIT_OF = {"A": {"jobtitle": "VP", "numemployees": "51-200"}, "B": {"jobtitle": "VP"}, "C": {}}
+ENGAGEMENT_OF = {"1": [FORM], "2": [Activity("chat", minutes_ago(5))], "3": []}
+GRADED = {"fit": [{"label": "Title", "points": 30, "when": VP},
+                  {"label": "Size", "points": 40, "when": {"property": "employees", "gt": 50}}],
+          "engagement": [{"label": "Demo", "points": 60, "when": DEMO},
+                         {"label": "Chat", "points": 25, "when": {"activity": "chat"}}]}
+
+
+@pytest.mark.parametrize("fit, engagement, grade", [
+    (70, 60, "A1"), (50, 45, "A1"), (49.9, 44.9, "B2"), (20, 20, "B2"), (19.9, 19.9, "C3"), (-50, 0, "C3"),
+    (100, 0, "A3"), (0, 100, "C1"),
+])
+def test_grade_bands_are_at_or_above(fit, engagement, grade):
+    assert rules(grades=BANDS).grades.grade(fit, engagement) == grade
+
+
+@pytest.mark.parametrize("fit_grade, engagement_grade", [(f, e) for f in "ABC" for e in "123"])
+def test_every_grade_cell_is_reached_by_a_contact(fit_grade, engagement_grade):
+    scored = score_contact(contact(**FIT_OF[fit_grade]), ENGAGEMENT_OF[engagement_grade],
+                           rules(grades=BANDS, **GRADED), NOW)
+    assert scored.grade == fit_grade + engagement_grade
+
+
+def test_no_grades_written_means_no_grade():
+    assert score_contact(contact(jobtitle="VP"), [FORM], rules(**GRADED), NOW).grade == ""
+
+
+@pytest.mark.parametrize("mql_rule, cell, mql", [
+    # cells: A1 = 130 points, A2 = 95, B1 = 90, C1 = 60, A3 = 70
+    ("threshold", "A1", True), ("threshold", "A2", False), ("threshold", "B1", False),
+    ("grades", "A1", True), ("grades", "A2", True), ("grades", "B1", False), ("grades", "A3", False),
+    ("both", "A1", True), ("both", "A2", False), ("both", "B1", False),
+    ("either", "A1", True), ("either", "A2", True), ("either", "B1", False), ("either", "C1", False),
+])
+def test_the_mql_rule_is_the_threshold_the_grade_cells_or_both(mql_rule, cell, mql):
+    grades = {"mql_rule": mql_rule, "mql_grades": ["A1", "a2"]} if mql_rule != "threshold" else {}
+    scoring = rules(grades=BANDS, **GRADED, **grades)
+    scored = score_contact(contact(**FIT_OF[cell[0]]), ENGAGEMENT_OF[cell[1]], scoring, NOW)
+    assert (scored.grade, scored.is_mql) == (cell, mql)
+
+
+@pytest.mark.parametrize("mql_rule", ["threshold", "grades", "both", "either"])
+def test_gates_and_recency_apply_whatever_the_mql_rule(mql_rule):
+    grades = {"mql_rule": mql_rule, "mql_grades": ["A1"]} if mql_rule != "threshold" else {}
+    gate = [{"label": "In the US", "when": {"property": "country", "equals": "US"}}]
+    scoring = rules(grades=BANDS, gates=gate, **GRADED, **grades)
+    a1 = dict(FIT_OF["A"])
+    assert score_contact(contact(country="US", **a1), [FORM], scoring, NOW).is_mql
+    assert not score_contact(contact(country="FR", **a1), [FORM], scoring, NOW).is_mql
+    stale = score_contact(contact(country="US", **a1), [Activity("form_submission", days_ago(40), "Demo")],
+                          rules(grades=BANDS, gates=gate, **GRADED, **grades, active_within="30d"), NOW)
+    assert not stale.is_mql and stale.gates_failed == ("No engagement in the last 30 days",)
+
+
+# --- hysteresis -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("exit_threshold, was_mql, total, mql", [
+    (None, False, 100, True), (None, False, 99, False),
+    (None, True, 100, True), (None, True, 99, False),          # no exit threshold: it is mql_threshold
+    (80, False, 99, False),                                     # entering still needs mql_threshold
+    (80, False, 100, True),
+    (80, True, 99, True), (80, True, 80, True),                 # a standing MQL stays down to the exit line
+    (80, True, 79, False),
+])
+def test_hysteresis_an_mql_stays_one_until_below_the_exit_threshold(exit_threshold, was_mql, total, mql):
+    engagement = [{"label": "Chatted", "points": total, "when": {"activity": "chat"}}]
+    extra = {"mql_exit_threshold": exit_threshold} if exit_threshold else {}
+    scored = score_contact(contact(), [Activity("chat", minutes_ago(5))], rules(engagement=engagement, **extra),
+                           NOW, was_mql=was_mql)
+    assert scored.is_mql is mql
+
+
+@pytest.mark.parametrize("properties, last_chat_days, gates_failed", [
+    ({"country": "FR"}, 1, ("In the US",)),
+    ({"country": "US"}, 45, ("No engagement in the last 30 days",)),
+])
+def test_a_standing_mql_still_needs_the_gates_and_recency(properties, last_chat_days, gates_failed):
+    gate = [{"label": "In the US", "when": {"property": "country", "equals": "US"}}]
+    scoring = rules(mql_exit_threshold=50, gates=gate,
+                    engagement=[{"label": "Chatted", "points": 150, "when": {"activity": "chat"}}])
+    scored = score_contact(contact(**properties), [Activity("chat", days_ago(last_chat_days))], scoring, NOW,
+                           was_mql=True)
+    assert (scored.is_mql, scored.gates_failed) == (False, gates_failed)
+
+
+@pytest.mark.parametrize("exit_threshold, entries, last_mql", [
+    (None, [0, 2, 4], False),     # every climb back over 100 would be a new MQL: a second and third alert
+    (90, [0], False),             # one MQL, which ends when the score falls below 90
+    (70, [0], True),
+])
+def test_a_score_hovering_at_the_line_enters_once(exit_threshold, entries, last_mql):
+    totals = [100, 99, 101, 98, 100, 85]
+    extra = {"mql_exit_threshold": exit_threshold} if exit_threshold else {}
+    was_mql, became = False, []
+    for step, total in enumerate(totals):
+        scoring = rules(engagement=[{"label": "Chatted", "points": total, "when": {"activity": "chat"}}], **extra)
+        scored = score_contact(contact(), [Activity("chat", minutes_ago(5))], scoring, NOW, was_mql=was_mql)
+        became += [step] if scored.is_mql and not was_mql else []
+        was_mql = scored.is_mql
+    assert (became, was_mql) == (entries, last_mql)
+
+
+# --- evidence for frequency rules on pages -------------------------------------------------------------
+
+THURSDAY = datetime(2025, 3, 6, 18, 0, tzinfo=timezone.utc)
+
+
+def view(when: str, url: str = "https://acme.test/pricing", count: int = 1) -> Activity:
+    return Activity("page_view", datetime.fromisoformat(when), url, count=count)
+
+
+PRICING_3 = {"activity": "page_view", "url": "*pricing*", "at_least": 3}
+
+
+@pytest.mark.parametrize("condition, views, evidence", [
+    (PRICING_3, [view("2025-03-03T09:00+00:00"), view("2025-03-04T10:00+00:00"), view("2025-03-06T11:00+00:00")],
+     "viewed /pricing 3× — Mon, Tue, Thu"),
+    # UTC days: 23:30 UTC on Monday is Tuesday in Paris, and still Monday here
+    (PRICING_3, [view("2025-03-03T23:30+00:00"), view("2025-03-04T00:30+02:00"), view("2025-03-06T09:00+00:00")],
+     "viewed /pricing 3× — Mon, Thu"),
+    (PRICING_3, [view("2025-03-05T09:00+00:00", "https://acme.test/pricing?plan=team#faq", count=3)],
+     "viewed /pricing 3× — Wed"),
+    (PRICING_3, [view("2025-03-04T09:00+00:00", "https://acme.test/pricing/teams"),
+                 view("2025-03-05T09:00+00:00"), view("2025-03-06T09:00+00:00")],
+     "viewed /pricing, /pricing/teams 3× — Tue, Wed, Thu"),
+    ({"activity": "page_view", "at_least": 3},
+     [view("2025-03-04T09:00+00:00", "/docs"), view("2025-03-05T09:00+00:00", "/pricing"),
+      view("2025-03-06T09:00+00:00", "/blog"), view("2025-03-06T10:00+00:00", "/pricing")],
+     "viewed /pricing, /blog +1 more 4× — Tue, Wed, Thu"),
+    # a week old or more: the date says which Monday
+    (PRICING_3, [view("2025-02-24T09:00+00:00"), view("2025-03-03T09:00+00:00"), view("2025-03-06T09:00+00:00")],
+     "viewed /pricing 3× — Mon 24 Feb, Mon 3 Mar, Thu 6 Mar"),
+    ({"activity": "page_view", "url": "*pricing*", "at_least": 6},
+     [view(f"2025-02-{day}T09:00+00:00") for day in range(20, 27)],
+     "viewed /pricing 7× — …, Sat 22 Feb, Sun 23 Feb, Mon 24 Feb, Tue 25 Feb, Wed 26 Feb"),
+    # HubSpot's page-view count carries no URL: it stays a count
+    ({"activity": "page_view", "at_least": 10}, [Activity("page_view", THURSDAY - timedelta(minutes=2), count=14)],
+     "14 page views, last 2 min ago"),
+    # no at_least: when, not how often
+    ({"activity": "page_view", "url": "*pricing*"}, [view("2025-03-06T17:00+00:00")], "Viewed pricing 1 h ago"),
+])
+def test_frequency_evidence_names_the_page_the_count_and_the_days(condition, views, evidence):
+    scoring = rules(engagement=[{"label": "Viewed pricing", "points": 25, "when": condition}])
+    assert [r.evidence for r in score_contact(contact(), views, scoring, THURSDAY).reasons] == [evidence]
+
+
+# --- the shipped config: decay, grades and the fast lane ------------------------------------------------
+
+def test_the_shipped_vp_example_is_an_a1_lead():
+    vp = contact({"numberofemployees": "250", "industry": "COMPUTER_SOFTWARE"}, jobtitle="VP Engineering")
+    assert score_contact(vp, [VIEWS, FORM], SHIPPED, NOW).grade == "A1"
+
+
+@pytest.mark.parametrize("age_days, engagement, mql", [
+    # 65 fit points + 60 × 2^(-age/30): the demo alone carries the lead for 23 days
+    (0, 60, True), (10, 47.6, True), (20, 37.8, True), (23, 35.3, True), (24, 34.5, False), (29, 30.7, False),
+    (31, 0, False),    # the rule's own 30-day window
+])
+def test_the_shipped_half_life_fades_a_lone_demo_request(age_days, engagement, mql):
+    vp = contact({"numberofemployees": "250", "industry": "COMPUTER_SOFTWARE"}, jobtitle="VP Engineering")
+    scored = score_contact(vp, [Activity("form_submission", days_ago(age_days), "Demo request")], SHIPPED, NOW)
+    assert (scored.fit, scored.engagement, scored.is_mql) == (65, engagement, mql)
+
+
+@pytest.mark.parametrize("activity, high_intent", [
+    (Activity("form_submission", minutes_ago(1), "Demo request"), True),
+    (Activity("form_submission", minutes_ago(1), "Contact Sales"), True),
+    (Activity("form_submission", minutes_ago(1), "Get a quote"), True),
+    (Activity("meeting_booked", minutes_ago(1)), True),
+    (Activity("form_submission", minutes_ago(1), "Ultimate guide"), False),
+    (Activity("chat", minutes_ago(1)), False),
+    (Activity("form_submission", days_ago(31), "Demo request"), False),   # outside the rule's window
+])
+def test_the_shipped_fast_lane(activity, high_intent):
+    assert score_contact(contact(jobtitle="Analyst"), [activity], SHIPPED, NOW).high_intent is high_intent

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
@@ -76,6 +77,11 @@ class PropertyCondition(Strict):
         if not self.tests():
             raise ValueError(f"say what to check about {self.name}: one of {', '.join(PROPERTY_TESTS)}")
         return self
+
+    @cached_property
+    def written_tests(self) -> dict[str, Any]:
+        """The tests written for this property, by key, read once (the scorer asks for every contact)."""
+        return self.tests()
 
     def tests(self) -> dict[str, Any]:
         """The tests written for this property, by key."""

@@ -29,15 +29,23 @@ def parse_duration(value: str | int | float) -> timedelta | BusinessDays:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"{DURATION_HINT} (got {value!r})")
     if isinstance(value, (int, float)):
-        return timedelta(seconds=value)
+        return _seconds(value, value)
     text = value.strip().lower()
     if text.replace(".", "", 1).isdigit():
-        return timedelta(seconds=float(text))
+        return _seconds(float(text), value)
     if business := _BUSINESS.fullmatch(text):
         return BusinessDays(int(business.group(1)))
     if not _CALENDAR.fullmatch(text):
         raise ValueError(f"{DURATION_HINT} (got {value!r})")
-    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(_PART, text)))
+    return _seconds(sum(float(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(_PART, text)), value)
+
+
+def _seconds(seconds: float, written: object) -> timedelta:
+    # timedelta refuses infinity, NaN and more than a billion days with errors of its own: say it in our words.
+    try:
+        return timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{DURATION_HINT}, and shorter than a million years (got {written!r})") from None
 
 
 def to_wall_duration(value: object) -> timedelta:

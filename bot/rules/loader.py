@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from bot.rules.conditions import ActivityCondition, AllCondition, AnyCondition, PropertyCondition
 from bot.rules.problems import ConfigError, Problem
 from bot.rules.routing import ROUTING_MODELS, RoutingDoc, RoutingRules, routing_warnings
-from bot.rules.scoring import SCORING_MODELS, ScoringRules, scoring_warnings
+from bot.rules.scoring import SCORING_MODELS, ScoringRules, scoring_errors, scoring_warnings
 from bot.rules.sla import SLA_MODELS, SlaDoc, SlaRules
 from bot.rules.validation import known_keys, validate_file
 from bot.rules.yamlfile import YamlFile, format_path, line_of, read_yaml
@@ -35,10 +35,11 @@ class _Section:
     model: type[BaseModel]
     finish: Callable[[Any], Any]                    # validated document -> the rules the code uses
     warnings: Callable[[Any], list[tuple[tuple, str]]]
+    errors: Callable[[Any], list[tuple[tuple, str]]] = lambda doc: []   # keys that contradict each other
 
 
 _SECTIONS = {
-    "scoring.yaml": _Section(ScoringRules, lambda doc: doc, scoring_warnings),
+    "scoring.yaml": _Section(ScoringRules, lambda doc: doc, scoring_warnings, scoring_errors),
     "routing.yaml": _Section(RoutingDoc, RoutingDoc.to_rules, routing_warnings),
     "sla.yaml": _Section(SlaDoc, SlaDoc.to_rules, lambda doc: []),
 }
@@ -90,9 +91,12 @@ def _read_section(path: Path, section: _Section) -> tuple[Any, list[Problem]]:
     document, errors = validate_file(section.model, source, _VOCABULARY)
     if document is None:
         return None, problems + sorted(errors, key=lambda problem: problem.line or 0)
-    warnings = [_warning(source, where, message) for where, message in section.warnings(document)]
+    problems += _found(source, section.errors(document), "error")
+    warnings = _found(source, section.warnings(document), "warning")
     return (section.finish(document) if not problems else None), problems + warnings
 
 
-def _warning(source: YamlFile, path: tuple, message: str) -> Problem:
-    return Problem(source.name, line_of(source.root, path), format_path(path), message, severity="warning")
+def _found(source: YamlFile, findings: list[tuple[tuple, str]], severity: str) -> list[Problem]:
+    problems = [Problem(source.name, line_of(source.root, path), format_path(path), message, severity)
+                for path, message in findings]
+    return sorted(problems, key=lambda problem: problem.line or 0)

@@ -12,14 +12,13 @@ import holidays as holiday_tables
 from pydantic import PlainValidator
 
 from bot.rules.durations import BusinessDays, BusinessDuration, WallDuration, parse_duration
-from bot.rules.validation import Strict
+from bot.rules.validation import Strict, parse_share
 
 ACTIONS = ("remind_sdr", "notify_managers")   # what an escalation step may do
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALWAYS = "always"
 _HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
-_SHARE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 
 BusinessHours = Literal["always"] | Mapping[int, tuple[time, time]]   # weekday (Monday = 0) -> (open, close)
 
@@ -169,11 +168,11 @@ def _iso_date(value: Any) -> date:
 
 
 def _at(value: Any) -> tuple[float | None, timedelta | None]:
-    share = _SHARE.fullmatch(value.strip()) if isinstance(value, str) else None
-    if share:
-        if float(share[1]) <= 0:
+    share = parse_share(value)
+    if share is not None:
+        if share <= 0:
             raise ValueError(f"must be more than 0% (got {value!r})")
-        return float(share[1]) / 100, None
+        return share, None
     try:
         offset = parse_duration(value)
     except ValueError:

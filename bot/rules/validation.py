@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Any, Iterable
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from bot.rules.problems import Problem
 from bot.rules.yamlfile import YamlFile, format_path, line_of
 
 TAG_MARK = "~"   # discriminated-union tags start with this; they are not keys a person wrote
+_SHARE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 
 _PLAIN_WORDS = {
     "missing": "this key is required",
     "int_type": "expected a whole number", "int_parsing": "expected a whole number",
     "int_from_float": "expected a whole number",
     "float_type": "expected a number", "float_parsing": "expected a number",
+    "finite_number": "expected a number (not infinity or NaN)",
     "bool_type": "expected true or false", "bool_parsing": "expected true or false",
     "string_type": "expected text",
     "list_type": "expected a list (lines starting with -)", "tuple_type": "expected a list (lines starting with -)",
@@ -37,7 +40,13 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
-Number = Annotated[float, BeforeValidator(_not_a_bool)]
+Number = Annotated[float, BeforeValidator(_not_a_bool), AllowInfNan(False)]   # YAML has .inf and .nan
+
+
+def parse_share(value: Any) -> float | None:
+    """ "150%" -> 1.5; None when the value is not written as a percentage."""
+    match = _SHARE.fullmatch(value.strip()) if isinstance(value, str) else None
+    return float(match[1]) / 100 if match else None
 
 
 class Strict(BaseModel):
