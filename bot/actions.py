@@ -1,18 +1,28 @@
-"""What an SDR's click does, decided and recorded in one transaction (the Slack listener only calls this)."""
+"""What an SDR's click or form does, decided and recorded in one transaction per action.
+
+The Slack listeners only call these. Every action checks the same things first (the lead exists, the user may
+act on it, it is still open), changes the lead with a compare-and-set, and records its side effects (HubSpot
+writes, notes, Slack posts) in the outbox with keys, so a double click or a re-submitted form acts once.
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Row
 
 from bot import lifecycle
 from bot.routing import may_act_on_lead
 from bot.services import Services
-from bot.store import deadlines, effects, kv, leads
+from bot.store import deadlines, effects, journey, kv, leads
 
 log = logging.getLogger("handoff.actions")
 
-ACCEPTED, ALREADY_DONE, NOT_ALLOWED, UNKNOWN_LEAD = "accepted", "already_done", "not_allowed", "unknown_lead"
+ACCEPTED, DONE, ALREADY_DONE, NOT_ALLOWED, UNKNOWN_LEAD, INVALID = (
+    "accepted", "done", "already_done", "not_allowed", "unknown_lead", "invalid")
 
 
 @dataclass(frozen=True)
@@ -21,34 +31,232 @@ class Outcome:
     assignee: str | None = None       # who owns the lead (for "assigned to @…")
     accepted_by: str | None = None
     status: str | None = None
+    message: str | None = None        # what to tell the user, when there is something to say
+
+
+def guard(conn: Connection, svc: Services, lead_id: int, user_id: str,
+           open_only: bool = True) -> tuple[Row | None, Outcome | None]:
+    """The checks every action shares: the lead exists, the user may act on it, it is still open."""
+    lead = leads.get_lead(conn, lead_id)
+    if lead is None:
+        return None, Outcome(UNKNOWN_LEAD, message="Handoff has no such lead any more.")
+    # A lead nobody in Slack owns sits in the fallback channel: whoever claims it first takes it.
+    if lead.assignee is not None and not may_act_on_lead(user_id, lead.assignee, svc.config.routing):
+        log.info("lead=%s action refused for user=%s", lead_id, user_id)
+        return None, Outcome(NOT_ALLOWED, assignee=lead.assignee, status=lead.status)
+    if open_only and lead.status not in leads.OPEN_STATUSES:
+        return None, Outcome(ALREADY_DONE, assignee=lead.assignee, accepted_by=lead.accepted_by,
+                             status=lead.status, message=stale_text(lead))
+    return lead, None
+
+
+def stale_text(lead: Row) -> str:
+    """What a stale button answers: the lead's current state."""
+    if lead.decision:
+        by = f" by <@{lead.decided_by}>" if lead.decided_by else ""
+        return f"This lead was already decided{by}: {lead.status}" + (
+            f" ({lead.decision_reason})" if lead.decision_reason else "") + "."
+    if lead.status == "closed":
+        return f"This lead is closed: {lead.closed_reason or 'no reason recorded'}."
+    if lead.accepted_by:
+        return f"Already accepted by <@{lead.accepted_by}>."
+    return f"This lead is {lead.status}."
 
 
 def accept_lead(svc: Services, lead_id: int, user_id: str, now: datetime) -> Outcome:
     """The assignee or a manager accepts once (anyone, for an unassigned lead); others are told who owns it."""
     with svc.engine.begin() as conn:
-        lead = leads.get_lead(conn, lead_id)
-        if lead is None:
-            return Outcome(UNKNOWN_LEAD)
-        # A lead nobody in Slack owns sits in the fallback channel: whoever claims it first takes it.
-        if lead.assignee is not None and not may_act_on_lead(user_id, lead.assignee, svc.config.routing):
-            log.info("lead=%s accept refused for user=%s", lead_id, user_id)
-            return Outcome(NOT_ALLOWED, assignee=lead.assignee, status=lead.status)
+        lead, refused = guard(conn, svc, lead_id, user_id, open_only=False)
+        if refused:
+            return refused
         if not leads.mark_accepted(conn, lead_id, user_id, now):
             return Outcome(ALREADY_DONE, assignee=lead.assignee, accepted_by=lead.accepted_by,
-                           status=lead.status)
-        deadlines.cancel_for_lead(conn, lead_id, now)
+                           status=lead.status, message=None if lead.accepted_by == user_id else stale_text(lead))
+        deadlines.cancel_for_lead(conn, lead_id, now, kinds=("accept",))
         owner_id = lead.owner_id if user_id == lead.assignee else kv.owner_for_slack_user(conn, user_id)
         writes = lifecycle.accept_writeback(owner_id or lead.owner_id, _name_of(conn, owner_id), now)
-        effects.add_effect(conn, f"lead:{lead_id}:accept-writeback", "hubspot_update",
-                           {"contact_id": lead.contact_id, "properties": writes}, now, lead_id=lead_id)
-        effects.add_effect(conn, f"lead:{lead_id}:accepted-card", "slack_update_card",
-                           {"lead_id": lead_id}, now, lead_id=lead_id)
+        _write_contact(conn, lead, "accept-writeback", writes, now)
+        journey.record(conn, lead.id, lead.contact_id, "accepted", now, user_id,
+                       seconds_to_accept=(now - lead.became_mql_at).total_seconds())
+        _refresh_cards(conn, lead, now)
     log.info("lead=%s accepted by user=%s after %.0f s", lead_id, user_id,
              (now - lead.became_mql_at).total_seconds())
     return Outcome(ACCEPTED, assignee=lead.assignee, accepted_by=user_id, status="accepted")
 
 
-def _name_of(conn, owner_id: str | None) -> str | None:
-    if not owner_id:
-        return None
-    return kv.cached_owner_name(conn, owner_id)
+def log_touch(svc: Services, lead_id: int, user_id: str, kind: str, note: str, now: datetime) -> Outcome:
+    """A contact attempt (call, email, LinkedIn, other): counts towards the cadence, noted in HubSpot."""
+    with svc.engine.begin() as conn:
+        lead, refused = guard(conn, svc, lead_id, user_id)
+        if refused:
+            return refused
+        count = leads.add_touch(conn, lead_id, now)
+        journey.record(conn, lead.id, lead.contact_id, "touch", now, user_id, touch=kind, number=count)
+        _note(conn, lead, f"touch-{count}", f"{kind.capitalize()} logged in Handoff by the rep"
+                                             + (f": {note}" if note else "."), now)
+        deadlines.cancel_for_lead(conn, lead_id, now, kinds=("first_touch",))
+        _refresh_cards(conn, lead, now)
+    return Outcome(DONE, status=lead.status, message=f"Touch {count} logged ({kind}).")
+
+
+def snooze_lead(svc: Services, lead_id: int, user_id: str, minutes: int, now: datetime) -> Outcome:
+    """Put a lead aside until a time; its SLA clock pauses, but never longer than sla.yaml allows."""
+    limit = svc.config.sla.max_snooze
+    if minutes <= 0 or timedelta(minutes=minutes) > limit:
+        return Outcome(INVALID, message=f"A lead can be snoozed for at most {_words(limit)}.")
+    until = now + timedelta(minutes=minutes)
+    with svc.engine.begin() as conn:
+        lead, refused = guard(conn, svc, lead_id, user_id)
+        if refused:
+            return refused
+        leads.snooze_lead(conn, lead_id, until, now)
+        deadlines.postpone_for_lead(conn, lead_id, timedelta(minutes=minutes), now)
+        deadlines.open_deadline(conn, lead_id=lead_id, kind="snooze", started_at=now, due_at=until,
+                                first_step_at=until, now=now)
+        journey.record(conn, lead.id, lead.contact_id, "snoozed", now, user_id, until=until.isoformat())
+        _refresh_cards(conn, lead, now)
+    return Outcome(DONE, status="snoozed", message=f"Snoozed for {_words(timedelta(minutes=minutes))}.")
+
+
+def reassign_lead(svc: Services, lead_id: int, user_id: str, to: str, reason: str, now: datetime) -> Outcome:
+    """Hand the lead to a chosen rep (a Slack user) or the next in the SDR pool; they accept it afresh."""
+    with svc.engine.begin() as conn:
+        lead, refused = guard(conn, svc, lead_id, user_id)
+        if refused:
+            return refused
+        owner_id, assignee, why = _reassign_target(conn, svc, lead, to, reason)
+        if owner_id is None and assignee is None:
+            return Outcome(INVALID, message="Nobody to hand this lead to: the SDR pool has no one else.")
+        leads.reassign_lead(conn, lead_id, owner_id, assignee, why, now)
+        deadlines.cancel_for_lead(conn, lead_id, now)
+        _start_accept_clock(svc, conn, lead_id, now)
+        number = journey.count(conn, lead_id, "reassigned") + 1
+        journey.record(conn, lead.id, lead.contact_id, "reassigned", now, user_id, to_owner=owner_id,
+                       to_user=assignee, reason=reason)
+        effects.add_effect(conn, f"lead:{lead_id}:card:assignee:r{number}", "slack_card",
+                           {"lead_id": lead_id, "target": "assignee"}, now, lead_id=lead_id)
+        _refresh_cards(conn, lead, now)
+    return Outcome(DONE, status="new", message="Reassigned" + (f" to <@{assignee}>." if assignee else "."))
+
+
+def _reassign_target(conn: Connection, svc: Services, lead: Row, to: str,
+                     reason: str) -> tuple[str | None, str | None, str]:
+    routing = svc.config.routing
+    if to != "next":
+        return kv.owner_for_slack_user(conn, to) or _explicit_owner(routing, to), to, f"Reassigned: {reason}"
+    others = [owner for owner in routing.sdr_pool if owner != lead.owner_id]
+    if not others:
+        return None, None, ""
+    owner_id = others[kv.take_turn(conn, "sdr_pool", len(others))]
+    return owner_id, None, f"Reassigned to the next in the pool: {reason}"
+
+
+def _explicit_owner(routing, slack_user_id: str) -> str | None:
+    return next((owner for owner, user in routing.slack_users.items() if user == slack_user_id), None)
+
+
+def disqualify_lead(svc: Services, lead_id: int, user_id: str, reason: str, now: datetime) -> Outcome:
+    """Disqualified, always with a reason: marketing learns from it (Sin 4)."""
+    if not reason.strip():
+        return Outcome(INVALID, message="A disqualification needs a reason.")
+    with svc.engine.begin() as conn:
+        lead, refused = guard(conn, svc, lead_id, user_id)
+        if refused:
+            return refused
+        if not leads.decide_lead(conn, lead_id, decision="disqualified", reason=reason, user_id=user_id,
+                                 bant=None, revisit_at=None, ae_owner_id=None, ae_user=None, now=now):
+            return Outcome(ALREADY_DONE, status=lead.status, message=stale_text(lead))
+        _close_out(conn, lead, now)
+        _write_contact(conn, lead, "decision", lifecycle.disqualify_writeback(reason), now)
+        _note(conn, lead, "decision", f"Disqualified in Handoff: {reason}", now)
+        journey.record(conn, lead.id, lead.contact_id, "decided", now, user_id, outcome="disqualified",
+                       reason=reason)
+        _refresh_cards(conn, lead, now)
+    return Outcome(DONE, status="disqualified", message=f"Disqualified: {reason}.")
+
+
+def qualify_lead(svc: Services, lead_id: int, user_id: str, bant: dict[str, Any], summary: str,
+                 now: datetime) -> Outcome:
+    """The verification call's outcome: SQL to an AE, not yet (re-nurture) or no response (recycle)."""
+    outcome = bant["outcome"]
+    with svc.engine.begin() as conn:
+        lead, refused = guard(conn, svc, lead_id, user_id)
+        if refused:
+            return refused
+        ae_owner, ae_user = _choose_ae(conn, svc, lead) if outcome == "sql" else (None, None)
+        revisit = _revisit_at(bant) if outcome == "not_yet" else None
+        if not leads.decide_lead(conn, lead_id, decision=outcome, reason=bant.get("reason"), user_id=user_id,
+                                 bant=bant, revisit_at=revisit, ae_owner_id=ae_owner, ae_user=ae_user, now=now):
+            return Outcome(ALREADY_DONE, status=lead.status, message=stale_text(lead))
+        _close_out(conn, lead, now)
+        _write_contact(conn, lead, "decision", lifecycle.qualify_writeback(outcome, ae_owner, revisit, summary), now)
+        _note(conn, lead, "decision", f"{lifecycle.OUTCOME_WORDS[outcome]} in Handoff. BANT: {summary}", now)
+        journey.record(conn, lead.id, lead.contact_id, "decided", now, user_id, outcome=outcome,
+                       ae=ae_user or ae_owner, revisit_at=revisit.isoformat() if revisit else None)
+        _after_decision(svc, conn, lead, outcome, ae_user, revisit, now)
+        _refresh_cards(conn, lead, now)
+    return Outcome(DONE, status=leads.DECIDED[outcome], message=f"{lifecycle.OUTCOME_WORDS[outcome]}.")
+
+
+def _after_decision(svc: Services, conn: Connection, lead: Row, outcome: str, ae_user: str | None,
+                    revisit: datetime | None, now: datetime) -> None:
+    if outcome == "sql" and ae_user:
+        effects.add_effect(conn, f"lead:{lead.id}:ae-handoff", "slack_ae_handoff", {"lead_id": lead.id}, now,
+                           lead_id=lead.id)
+    if revisit is not None:
+        deadlines.open_deadline(conn, lead_id=lead.id, kind="revisit", started_at=now, due_at=revisit,
+                                first_step_at=revisit, now=now)
+
+
+def _choose_ae(conn: Connection, svc: Services, lead: Row) -> tuple[str | None, str | None]:
+    """The company's owner (account stickiness), else the next AE in the pool; their Slack user if mapped."""
+    routing = svc.config.routing
+    company_owner = leads.card_of(lead).get("company_owner_id")
+    owner = company_owner or (routing.ae_pool[kv.take_turn(conn, "ae_pool", len(routing.ae_pool))]
+                              if routing.ae_pool else None)
+    if owner is None:
+        return None, None
+    user = routing.slack_users.get(owner) or kv.cached_slack_user(conn, owner, datetime.max)[1]
+    return owner, user
+
+
+def _revisit_at(bant: dict[str, Any]) -> datetime | None:
+    value = bant.get("revisit_date")
+    return datetime.fromisoformat(f"{value}T13:00:00+00:00") if value else None
+
+
+def _close_out(conn: Connection, lead: Row, now: datetime) -> None:
+    deadlines.cancel_for_lead(conn, lead.id, now)
+
+
+def _write_contact(conn: Connection, lead: Row, step: str, properties: dict[str, str], now: datetime) -> None:
+    effects.add_effect(conn, f"lead:{lead.id}:{step}", "hubspot_update",
+                       {"contact_id": lead.contact_id, "properties": properties}, now, lead_id=lead.id)
+
+
+def _note(conn: Connection, lead: Row, step: str, body: str, now: datetime) -> None:
+    """A note on the HubSpot contact, so an AE sees in HubSpot what the rep saw in Slack."""
+    effects.add_effect(conn, f"lead:{lead.id}:note:{step}", "hubspot_note",
+                       {"contact_id": lead.contact_id, "body": body, "at": now.isoformat()}, now, lead_id=lead.id)
+
+
+def _refresh_cards(conn: Connection, lead: Row, now: datetime) -> None:
+    effects.add_effect(conn, f"lead:{lead.id}:update:{now.timestamp():.6f}", "slack_update_card",
+                       {"lead_id": lead.id}, now, lead_id=lead.id)
+
+
+def _start_accept_clock(svc: Services, conn: Connection, lead_id: int, now: datetime) -> None:
+    sla = svc.config.sla
+    if sla.escalation:
+        deadlines.open_deadline(conn, lead_id=lead_id, kind="accept", started_at=now,
+                                due_at=now + sla.accept_within,
+                                first_step_at=now + sla.escalation[0].due_after(sla.accept_within), now=now)
+
+
+def _name_of(conn: Connection, owner_id: str | None) -> str | None:
+    return kv.cached_owner_name(conn, owner_id) if owner_id else None
+
+
+def _words(span: timedelta) -> str:
+    from bot.timefmt import duration_words
+    return duration_words(span)

@@ -31,7 +31,7 @@ def build_card(contact: Contact, score: Score, activities: Sequence[Activity], r
     return {
         "lead_id": lead_id, "contact_id": contact.id,
         "hubspot_url": hubspot_record_url(portal_id, contact.id),
-        "name": contact.display_name, "title": contact.get("jobtitle"),
+        "name": contact.display_name, "title": contact.get("jobtitle"), "email": contact.get("email"),
         "company": contact.get("company.name") or contact.get("company"),
         "size": contact.get("company.numberofemployees") or contact.get("numemployees"),
         "industry": contact.get("company.industry") or contact.get("industry"),
@@ -43,6 +43,7 @@ def build_card(contact: Contact, score: Score, activities: Sequence[Activity], r
         "activities": [activity_entry(a) for a in list(activities)[:TRAIL_LENGTH]],
         "became_mql_at": to_utc_iso(now),
         "assignee": None, "owner_name": None, "route_why": route.why,
+        "company_owner_id": contact.get("company.hubspot_owner_id"),
     }
 
 
@@ -69,3 +70,12 @@ def refreshed_card(card: dict[str, Any], score: Score, activities: Sequence[Acti
         return None
     return card | {"activities": trail, "score": score.total, "fit": score.fit,
                    "engagement": score.engagement, "reasons": [asdict(r) for r in score.reasons]}
+
+
+def past_entry(decision: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A returning lead's previous outcome, for "Disqualified 34 days ago: No budget"."""
+    if not decision:
+        return None
+    outcome = {"sql": "sql", "not_yet": "nurture", "no_response": "recycled"}.get(decision.get("outcome"),
+                                                                                  decision.get("outcome"))
+    return {"outcome": outcome, "reason": decision.get("reason"), "at": to_utc_iso(decision["at"])}

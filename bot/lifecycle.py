@@ -53,3 +53,29 @@ def accept_writeback(owner_id: str | None, accepted_by_name: str | None, now: da
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+OUTCOME_WORDS = {"sql": "Qualified: handed to an Account Executive", "not_yet": "Not yet: back to nurture",
+                 "no_response": "No response: recycled to nurture", "disqualified": "Disqualified"}
+# hs_lead_status values from HubSpot's default options (portals may rename the labels, not these values).
+LEAD_STATUS_FOR = {"sql": "CONNECTED", "not_yet": "BAD_TIMING", "no_response": "ATTEMPTED_TO_CONTACT",
+                   "disqualified": "UNQUALIFIED"}
+
+
+def qualify_writeback(outcome: str, ae_owner_id: str | None, revisit_at: datetime | None,
+                      bant_summary: str) -> dict[str, str]:
+    """The SDR's decision on the contact. Only an SQL moves the stage (forward); the others are lead statuses."""
+    properties = {"hs_lead_status": LEAD_STATUS_FOR[outcome], "handoff_decision": outcome,
+                  "handoff_bant": bant_summary}
+    if outcome == "sql":
+        properties["lifecyclestage"] = "salesqualifiedlead"
+        if ae_owner_id:
+            properties["hubspot_owner_id"] = ae_owner_id
+    if revisit_at is not None:
+        properties["handoff_revisit_at"] = to_utc_iso(revisit_at)
+    return properties
+
+
+def disqualify_writeback(reason: str) -> dict[str, str]:
+    return {"hs_lead_status": LEAD_STATUS_FOR["disqualified"], "handoff_decision": "disqualified",
+            "handoff_dq_reason": reason}

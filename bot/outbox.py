@@ -6,7 +6,6 @@ channel's history before it is posted again.
 """
 from __future__ import annotations
 
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -14,10 +13,10 @@ from typing import Sequence
 
 from sqlalchemy.engine import Row
 
-from bot import slack_blocks
+from bot import slack_blocks, slack_views
 from bot.routing import explicit_slack_user
 from bot.services import Services, backoff
-from bot.store import effects, kv, leads
+from bot.store import effects, journey, kv, leads
 from integrations.errors import IntegrationError
 
 log = logging.getLogger("handoff.outbox")
@@ -67,15 +66,16 @@ def _run_hubspot_updates(svc: Services, rows: Sequence[Row], now: datetime) -> N
 
 
 def _run_one(svc: Services, row: Row, now: datetime) -> None:
-    if svc.slack is None:
-        _finish_all(svc, [row], now, "skipped", {"reason": "Slack is not configured"})
+    service, perform = EFFECTS[row.kind]
+    if (svc.slack if service == "slack" else svc.crm) is None:
+        _finish_all(svc, [row], now, "skipped", {"reason": f"{service} is not configured"})
         return
-    if _blocked(svc, "slack", [row], now):
+    if _blocked(svc, service, [row], now):
         return
     try:
-        result = SLACK_EFFECTS[row.kind](svc, row, now)
+        result = perform(svc, row, now)
     except IntegrationError as error:
-        _failed(svc, row, now, error, "slack")
+        _failed(svc, row, now, error, service)
         return
     except Exception as error:   # a bug in one effect must not stop the others
         log.exception("effect %s failed", row.key)
@@ -97,6 +97,9 @@ def _post_card(svc: Services, row: Row, now: datetime) -> dict:
     text, blocks = slack_blocks.alert_message(_card(lead), leads.lead_state(lead), now)
     posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
                                     look_for_duplicate=row.attempts > 1)
+    with svc.engine.begin() as conn:
+        journey.record(conn, lead.id, lead.contact_id, "alerted", svc.clock(), lead.assignee,
+                       target=payload["target"])
     log.info("lead=%s card posted to %s", lead.id, payload["target"])
     return {"channel": posted.channel, "ts": posted.ts}
 
@@ -126,9 +129,12 @@ def _post_notice(svc: Services, row: Row, now: datetime) -> dict:
     """An SLA step: remind the rep, or tell the managers. Skipped once the lead was accepted or closed."""
     payload = effects.payload_of(row)
     lead = _lead_with_assignee(svc, payload["lead_id"], now)
-    if lead.status != "new":
+    if lead.status != "new" and payload["action"] != "revisit_due":
         return {"skipped": f"lead is {lead.status}"}
-    if payload["action"] == "remind_sdr":
+    if payload["action"] == "revisit_due":
+        channel = svc.config.routing.ops_channel
+        text, blocks = slack_views.revisit_message(_card(lead), leads.lead_state(lead), now)
+    elif payload["action"] == "remind_sdr":
         channel = svc.slack.open_dm(lead.assignee) if lead.assignee else svc.config.routing.fallback_channel
         text, blocks = slack_blocks.reminder_message(_card(lead), now)
     else:
@@ -140,11 +146,32 @@ def _post_notice(svc: Services, row: Row, now: datetime) -> dict:
     return {"channel": posted.channel, "ts": posted.ts}
 
 
-SLACK_EFFECTS = {"slack_card": _post_card, "slack_update_card": _update_cards, "slack_notice": _post_notice}
+def _post_ae_handoff(svc: Services, row: Row, now: datetime) -> dict:
+    """The AE's DM: the whole context and the BANT summary, so the discovery call starts warm."""
+    with svc.engine.connect() as conn:
+        lead = leads.get_lead(conn, effects.payload_of(row)["lead_id"])
+    text, blocks = slack_views.ae_handoff_message(leads.card_of(lead), leads.lead_state(lead), now)
+    posted = svc.slack.post_message(channel=svc.slack.open_dm(lead.ae_user), text=text, blocks=blocks,
+                                    effect_key=row.key, look_for_duplicate=row.attempts > 1)
+    log.info("lead=%s handed to its AE", lead.id)
+    return {"channel": posted.channel, "ts": posted.ts}
+
+
+def _create_note(svc: Services, row: Row, now: datetime) -> dict:
+    """A note on the contact, recorded once per effect key. (HubSpot has no idempotency key for creates: an
+    answer lost after HubSpot stored the note could leave a second copy, never a missing one.)"""
+    payload = effects.payload_of(row)
+    note_id = svc.crm.create_note(payload["contact_id"], payload["body"], payload["at"])
+    return {"note_id": note_id}
+
+
+EFFECTS = {"slack_card": ("slack", _post_card), "slack_update_card": ("slack", _update_cards),
+           "slack_notice": ("slack", _post_notice), "slack_ae_handoff": ("slack", _post_ae_handoff),
+           "hubspot_note": ("hubspot", _create_note)}
 
 
 def _card(lead: Row) -> dict:
-    return json.loads(lead.card) | {"lead_id": lead.id, "assignee": lead.assignee}
+    return leads.card_of(lead)
 
 
 def _lead_with_assignee(svc: Services, lead_id: int, now: datetime) -> Row:

@@ -17,7 +17,7 @@ from bot.models import Contact
 from bot.routing import route_lead
 from bot.scoring import company_properties_to_read, contact_properties_to_read, score_contact
 from bot.services import Services, backoff
-from bot.store import deadlines, effects, inbox, kv, leads
+from bot.store import deadlines, effects, inbox, journey, kv, leads
 from bot.store.inbox import claim_contact_batch
 from integrations.errors import IntegrationError
 from integrations.hubspot.crm import ContactRead
@@ -33,12 +33,17 @@ class BatchPlan:
     to_read: list[str] = field(default_factory=list)          # contacts to read and score
     merges: list[tuple[str, str]] = field(default_factory=list)   # (merged id, surviving id)
     causes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    first_seen: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)   # (occurred, received)
     portal_id: str | None = None
 
 
 def plan_batch(rows: Sequence[Row]) -> BatchPlan:
     """Coalesce a batch per contact. Deletions are read too: the answer (missing) is what closes a lead."""
     plan = BatchPlan()
+    for row in rows:   # the prospect's action and our receipt, earliest per contact (the ledger's first steps)
+        seen = plan.first_seen.get(row.object_id)
+        plan.first_seen[row.object_id] = (min(row.occurred_at, seen[0]) if seen else row.occurred_at,
+                                          min(row.received_at, seen[1]) if seen else row.received_at)
     for event in _events(rows):
         plan.portal_id = plan.portal_id or event.portal_id
         if event.event_type == "contact.merge":
@@ -95,7 +100,7 @@ def _handle_batch(svc: Services, rows: Sequence[Row], now: datetime) -> None:
     with svc.engine.begin() as conn:
         portal_id = _portal_id(svc, conn, plan)
         for contact_id in plan.to_read:
-            _handle_contact(svc, conn, contact_id, read, portal_id, plan.causes[contact_id], now)
+            _handle_contact(svc, conn, contact_id, read, portal_id, plan, now)
         done = inbox.finish_events(conn, rows, now)
     log.info("batch done: events=%d contacts=%d missing=%d fenced=%d", len(rows), len(plan.to_read),
              len(read.missing), len(rows) - done)
@@ -117,7 +122,7 @@ def _portal_id(svc: Services, conn: Connection, plan: BatchPlan) -> str | None:
 
 
 def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: ContactRead,
-                    portal_id: str | None, causes: list[str], now: datetime) -> None:
+                    portal_id: str | None, plan: BatchPlan, now: datetime) -> None:
     contact = read.contacts.get(contact_id)
     if contact is None:
         _close_gone(conn, contact_id, now)
@@ -125,13 +130,17 @@ def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: Cont
     if contact.id != contact_id:   # HubSpot answered with the merge survivor
         leads.rekey_contact(conn, contact_id, contact.id, now)
     activities = activities_from_contact(contact)
-    score = score_contact(contact, activities, svc.config.scoring, now)
-    leads.record_score(conn, score, ",".join(dict.fromkeys(causes)))
     lead = leads.open_lead_for(conn, contact.id)
+    # Hysteresis: a contact with an open lead stays an MQL down to mql_exit_threshold.
+    score = score_contact(contact, activities, svc.config.scoring, now, was_mql=lead is not None)
+    cause = ",".join(dict.fromkeys(plan.causes[contact_id]))
+    leads.record_score(conn, score, cause)
     decision = lifecycle.decide(contact, score, lead.status if lead else None)
     log.info("contact=%s score=%s mql=%s decision=%s", contact.id, score.total, score.is_mql, decision)
     if decision == lifecycle.NEW_MQL:
-        _open_lead(svc, conn, contact, score, activities, portal_id, now)
+        lead_id = _open_lead(svc, conn, contact, score, activities, portal_id, now)
+        if lead_id is not None:
+            _record_mql(conn, lead_id, contact, score, cause, plan.first_seen.get(contact_id), now)
     elif decision == lifecycle.REFRESH:
         _refresh_lead(conn, lead, score, activities, now)
 
@@ -145,14 +154,15 @@ def _close_gone(conn: Connection, contact_id: str, now: datetime) -> None:
 
 
 def _open_lead(svc: Services, conn: Connection, contact: Contact, score, activities,
-               portal_id: str | None, now: datetime) -> None:
+               portal_id: str | None, now: datetime) -> int | None:
     route = route_lead(contact, svc.config.routing, lambda name, size: kv.take_turn(conn, name, size))
     card = cards.build_card(contact, score, activities, route, portal_id, None, None, now)
     lead_id = leads.create_lead(conn, contact_id=contact.id, portal_id=portal_id, score=score,
                                 owner_id=route.owner_id, route_why=route.why, card=card, now=now)
     if lead_id is None:
-        return   # another worker opened it a moment ago
-    leads.set_card(conn, lead_id, card | {"lead_id": lead_id}, now)
+        return None   # another worker opened it a moment ago
+    past = journey.last_decision_for(conn, contact.id, before_lead=lead_id)
+    leads.set_card(conn, lead_id, card | {"lead_id": lead_id, "past": cards.past_entry(past)}, now)
     effects.add_effect(conn, f"lead:{lead_id}:mql-writeback", "hubspot_update",
                        {"contact_id": contact.id, "properties": lifecycle.mql_writeback(contact, score, now)},
                        now, lead_id=lead_id)
@@ -162,6 +172,17 @@ def _open_lead(svc: Services, conn: Connection, contact: Contact, score, activit
     _start_accept_clock(svc, conn, lead_id, now)
     log.info("contact=%s new MQL lead=%s owner=%s high_intent=%s", contact.id, lead_id,
              route.owner_id, score.high_intent)
+    return lead_id
+
+
+def _record_mql(conn: Connection, lead_id: int, contact: Contact, score, cause: str,
+                first_seen: tuple[datetime, datetime] | None, now: datetime) -> None:
+    """The ledger's first steps: the prospect acted, we heard of it, scored it, routed it."""
+    occurred, received = first_seen or (now, now)
+    journey.record(conn, lead_id, contact.id, "mql", now, None, occurred_at=occurred.isoformat(),
+                   received_at=received.isoformat(), score=score.total, high_intent=score.high_intent,
+                   rules=[reason.rule for reason in score.reasons], cause=cause,
+                   source=contact.get("hs_analytics_source"), summary=score.summary)
 
 
 def _start_accept_clock(svc: Services, conn: Connection, lead_id: int, now: datetime) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+from urllib.parse import urlencode
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,6 +37,16 @@ channels:
   managers: "C0MGRS"
   fallback: "C0FALLBACK"
 """
+
+
+def wait_for(condition, timeout: float = 5.0, what: str = "the condition") -> None:
+    """Bolt runs listeners after ack() on its own threads, and subprocesses run on their own: wait, bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Clock:
@@ -123,10 +135,38 @@ class System:
         return swept
 
     # --- Slack side ---------------------------------------------------------------------------
-    def click(self, action_id: str, lead_id: int, user_id: str, *, message_ts: str = "1.1"):
+    def click(self, action_id: str, lead_id: int, user_id: str, *, message_ts: str = "1.1",
+              trigger_id: str | None = None):
         body = block_action_body(user_id=user_id, action_id=action_id, value=str(lead_id), channel="C0LEADS",
-                                 message_ts=message_ts, response_url=self.slack.response_url())
-        headers = sign_slack_request(SLACK_SECRET, body) | {"Content-Type": "application/x-www-form-urlencoded"}
+                                 message_ts=message_ts, response_url=self.slack.response_url(),
+                                 trigger_id=trigger_id or self.slack.new_trigger_id())
+        return self.post_slack(body, "application/x-www-form-urlencoded")
+
+    def submit(self, callback_id: str, lead_id: int, user_id: str, values: dict):
+        """A view_submission of one of our modals, with state values as Slack sends them."""
+        payload = {"type": "view_submission", "team": {"id": "T0001", "domain": "handoff-test"},
+                   "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0001"},
+                   "api_app_id": "A0HANDOFF", "token": "verification_token", "trigger_id": "1.T0001.submit",
+                   "view": {"id": "V0FORM", "type": "modal", "callback_id": callback_id, "team_id": "T0001",
+                            "private_metadata": str(lead_id), "hash": "1.1", "blocks": [],
+                            "state": {"values": values}}}
+        return self.post_slack(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    def command(self, user_id: str, text: str):
+        body = urlencode({"token": "x", "team_id": "T0001", "team_domain": "handoff-test", "channel_id": "D0",
+                          "channel_name": "directmessage", "user_id": user_id, "user_name": user_id.lower(),
+                          "command": "/handoff", "text": text, "api_app_id": "A0HANDOFF",
+                          "response_url": self.slack.response_url(), "trigger_id": self.slack.new_trigger_id()})
+        return self.post_slack(body, "application/x-www-form-urlencoded")
+
+    def slack_event(self, event: dict, event_id: str, retry: int | None = None):
+        body = json.dumps({"token": "x", "team_id": "T0001", "api_app_id": "A0HANDOFF", "event": event,
+                           "type": "event_callback", "event_id": event_id, "event_time": 1764000000})
+        extra = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return self.post_slack(body, "application/json", extra)
+
+    def post_slack(self, body: str, content_type: str, extra: dict | None = None):
+        headers = sign_slack_request(SLACK_SECRET, body) | {"Content-Type": content_type} | (extra or {})
         return self.client.post("/slack/events", data=body, headers=headers)
 
     # --- what happened ------------------------------------------------------------------------

@@ -32,6 +32,7 @@ channels:
   leads: "#leads"
   managers: "#sales-managers"
   fallback: "#leads-unassigned"
+ae_pool: ["201"]
 """
 SLA = """\
 timezone: America/New_York
@@ -65,6 +66,12 @@ def test_the_base_files_are_clean(tmp_path):
 
 ERRORS = [
     # (file, change, line, key, words)
+    ("routing", 'ae_pool: ["201"]=>ae_pool: ["Avery"]', 8, "ae_pool[0]", "expected a HubSpot owner id"),
+    ("routing", 'ae_pool: ["201"]=>qualification: {sql_requires: [budget, money]}', 8,
+     "qualification.sql_requires[1]", "budget"),
+    ("routing", 'ae_pool: ["201"]=>disqualify_reasons: ["No budget", ""]', 8, "disqualify_reasons[1]", "at least 1"),
+    ("routing", 'ae_pool: ["201"]=>qualification: {needs: [budget]}', 8, "qualification.needs", "unknown key"),
+    ("sla", "accept_within: 5m=>max_snooze: -2h", 5, "max_snooze", ""),
     ("sla", "accept_within: 5m=>accept_within: 5 minutes", 5, "accept_within",
      "expected a duration like 30s, 5m, 1h, 2d (got '5 minutes')"),
     ("sla", "accept_within: 5m=>accept_within: 0s", 5, "accept_within", "must be longer than zero"),

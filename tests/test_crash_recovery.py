@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from bot.store.schema import effects, leads
 from tests.fakes.fake_hubspot import FakeHubSpot
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import REPO, System, write_config
+from tests.harness import REPO, System, wait_for, write_config
 
 CONTACTS = 20
 
@@ -25,14 +24,6 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=REPO, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -62,12 +53,12 @@ def test_a_worker_killed_mid_batch_delivers_every_alert_exactly_once(crash_syste
     }
     log_path = tmp_path / "worker.log"
     first = start_worker(env, log_path)
-    wait_until(lambda: system.slack.count("chat.postMessage") >= 5, 60, "the first posts")
+    wait_for(lambda: system.slack.count("chat.postMessage") >= 5, 60, "the first posts")
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(10)
     second = start_worker(env, log_path)
     try:
-        wait_until(lambda: _all_delivered(system), 90, "every alert after the restart")
+        wait_for(lambda: _all_delivered(system), 90, "every alert after the restart")
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(30)

@@ -7,7 +7,7 @@ import pytest
 
 from tests.fakes.fake_hubspot import FakeHubSpot
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import APP_ID, System, write_config
+from tests.harness import APP_ID, System, wait_for, write_config
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_the_assignee_accepts_once_and_hubspot_and_slack_show_it(system):
     system.clock.advance(minutes=2, seconds=10)
     assert system.click("accept_lead", lead.id, "U0REP1").status_code == 200
     assert system.click("accept_lead", lead.id, "U0REP1").status_code == 200   # a double click
-    _wait_for(lambda: system.leads()[0].status == "accepted")
+    wait_for(lambda: system.leads()[0].status == "accepted")
     system.drain()
     accepted = system.leads()[0]
     assert accepted.accepted_by == "U0REP1"
@@ -116,7 +116,7 @@ def test_someone_else_pressing_accept_is_told_who_owns_it(system):
     system.drain()
     lead = system.leads()[0]
     system.click("accept_lead", lead.id, "U0INTRUDER")
-    _wait_for(lambda: system.slack.hook_posts)
+    wait_for(lambda: system.slack.hook_posts)
     assert "U0REP1" in system.slack.hook_posts[0]["text"]
     system.drain()
     assert system.leads()[0].status == "new"
@@ -128,7 +128,7 @@ def test_a_manager_may_accept_any_lead(system):
     system.post_webhook([conversion(system, "507")])
     system.drain()
     system.click("accept_lead", system.leads()[0].id, "UMANAGER")
-    _wait_for(lambda: system.leads()[0].status == "accepted")
+    wait_for(lambda: system.leads()[0].status == "accepted")
     assert system.leads()[0].accepted_by == "UMANAGER"
 
 
@@ -157,7 +157,7 @@ def test_accepting_in_time_stops_the_escalation(system):
     system.post_webhook([conversion(system, "509")])
     system.drain()
     system.click("accept_lead", system.leads()[0].id, "U0REP1")
-    _wait_for(lambda: system.leads()[0].status == "accepted")
+    wait_for(lambda: system.leads()[0].status == "accepted")
     system.clock.advance(hours=3)
     system.sweep()
     system.drain()
@@ -240,16 +240,6 @@ def test_an_unknown_event_type_is_acknowledged_and_ignored(system):
     system.drain()
     assert system.scores() == [] and system.hubspot.calls == []
 
-
-def _wait_for(condition, timeout: float = 5.0) -> None:
-    """Bolt runs listeners after ack() on its own thread: wait (bounded) for the outcome."""
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def test_crm_text_cannot_ping_anyone_or_make_a_link(system):
@@ -349,8 +339,8 @@ def test_a_lead_in_the_fallback_channel_is_taken_by_whoever_claims_it_first(syst
     lead = system.leads()[0]
     system.click("accept_lead", lead.id, "U0REP2")
     system.click("accept_lead", lead.id, "U0REP1")
-    _wait_for(lambda: system.leads()[0].status == "accepted")
-    _wait_for(lambda: len(system.slack.hook_posts) == 1)
+    wait_for(lambda: system.leads()[0].status == "accepted")
+    wait_for(lambda: len(system.slack.hook_posts) == 1)
     winner = system.leads()[0].accepted_by
     assert winner in ("U0REP1", "U0REP2")
     assert f"Already accepted by <@{winner}>" in system.slack.hook_posts[0]["text"]

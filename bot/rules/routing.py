@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from bot.rules.validation import Strict
 
@@ -35,6 +35,10 @@ def _channel(value: Any) -> str:
     return value
 
 
+BANT = ("budget", "authority", "need", "timeline")
+# The seeds' reasons (Sin 4: "No Budget", "Wrong Industry", "Contact Left") and the usual others.
+DEFAULT_DQ_REASONS = ("No budget", "Wrong industry", "Contact left", "Competitor", "Student or job seeker",
+                      "Duplicate", "Other")
 OwnerId = Annotated[str, BeforeValidator(_owner_id)]
 SlackUser = Annotated[str, BeforeValidator(_slack_user)]
 Channel = Annotated[str, BeforeValidator(_channel)]
@@ -49,12 +53,21 @@ class RoutingRules:
     leads_channel: str = "#leads"
     manager_channel: str = "#sales-managers"
     fallback_channel: str = "#leads-unassigned"
+    ops_channel: str = "#sales-managers"      # marketing ops: revisit dates, config problems
+    ae_pool: tuple[str, ...] = ()
+    disqualify_reasons: tuple[str, ...] = DEFAULT_DQ_REASONS
+    sql_requires: tuple[str, ...] = BANT
 
 
 class ChannelsDoc(Strict):
     leads: Channel
     managers: Channel
     fallback: Channel
+    ops: Channel | None = None       # default: the managers channel
+
+
+class QualificationDoc(Strict):
+    sql_requires: tuple[Literal[BANT], ...] = BANT
 
 
 class RoutingDoc(Strict):
@@ -63,14 +76,20 @@ class RoutingDoc(Strict):
     managers: tuple[SlackUser, ...] = ()
     slack_users: dict[OwnerId, SlackUser] = {}
     channels: ChannelsDoc
+    ae_pool: tuple[OwnerId, ...] = ()
+    disqualify_reasons: tuple[Annotated[str, Field(min_length=1, max_length=75)], ...] = DEFAULT_DQ_REASONS
+    qualification: QualificationDoc = QualificationDoc()
 
     def to_rules(self) -> RoutingRules:
+        reasons = self.disqualify_reasons if "Other" in self.disqualify_reasons else self.disqualify_reasons + ("Other",)
         return RoutingRules(sdr_pool=self.sdr_pool, managers=self.managers, slack_users=dict(self.slack_users),
                             leads_channel=self.channels.leads, manager_channel=self.channels.managers,
-                            fallback_channel=self.channels.fallback)
+                            fallback_channel=self.channels.fallback,
+                            ops_channel=self.channels.ops or self.channels.managers, ae_pool=self.ae_pool,
+                            disqualify_reasons=reasons, sql_requires=self.qualification.sql_requires)
 
 
-ROUTING_MODELS = (RoutingDoc, ChannelsDoc)
+ROUTING_MODELS = (RoutingDoc, ChannelsDoc, QualificationDoc)
 
 
 def routing_warnings(doc: RoutingDoc) -> list[tuple[tuple, str]]:
@@ -80,4 +99,6 @@ def routing_warnings(doc: RoutingDoc) -> list[tuple[tuple, str]]:
         findings.append((("sdr_pool",), "the pool is empty: leads without a HubSpot owner go unassigned"))
     if not doc.managers:
         findings.append((("managers",), "no managers: only the assigned rep can act on a lead"))
+    if not doc.ae_pool:
+        findings.append((("ae_pool",), "no AE pool: an SQL goes to its company's owner, or to no AE at all"))
     return findings

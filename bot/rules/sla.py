@@ -65,6 +65,7 @@ class SlaRules:
     accept_within: timedelta = timedelta(minutes=5)
     first_touch_within: timedelta | BusinessDays = timedelta(hours=1)
     escalation: tuple[EscalationStep, ...] = DEFAULT_ESCALATION
+    max_snooze: timedelta = timedelta(hours=4)
 
 
 # --- parsing what people write ---------------------------------------------------------------
@@ -195,11 +196,12 @@ class SlaDoc(Strict):
     accept_within: WallDuration
     first_touch_within: BusinessDuration
     escalation: tuple[EscalationDoc, ...] | None = None   # None (absent): the default ladder
+    max_snooze: WallDuration = timedelta(hours=4)
 
     def to_rules(self) -> SlaRules:
         return SlaRules(timezone=self.timezone, business_hours=self.business_hours, holidays=self.holidays,
                         accept_within=self.accept_within, first_touch_within=self.first_touch_within,
-                        escalation=self._ladder())
+                        escalation=self._ladder(), max_snooze=self.max_snooze)
 
     def _ladder(self) -> tuple[EscalationStep, ...]:
         if self.escalation is None:

@@ -37,12 +37,35 @@ def end(conn: Connection, row: Row, state: str, now: datetime) -> bool:
     return release(conn, deadlines, row, state=state, updated_at=now)
 
 
-def cancel_for_lead(conn: Connection, lead_id: int, now: datetime) -> int:
-    return conn.execute(update(deadlines).where(deadlines.c.lead_id == lead_id,
-                                                deadlines.c.state == "pending")
-                        .values(state="cancelled", updated_at=now)).rowcount
+def cancel_for_lead(conn: Connection, lead_id: int, now: datetime, kinds: tuple[str, ...] | None = None) -> int:
+    """Cancel a lead's pending deadlines (only those of `kinds` when given); the sweeper's claim then loses."""
+    query = update(deadlines).where(deadlines.c.lead_id == lead_id, deadlines.c.state == "pending")
+    if kinds:
+        query = query.where(deadlines.c.kind.in_(kinds))
+    return conn.execute(query.values(state="cancelled", updated_at=now)).rowcount
+
+
+def postpone_for_lead(conn: Connection, lead_id: int, pause: timedelta, now: datetime) -> int:
+    """A snooze pauses the SLA clock: every pending step and due time moves on by the pause."""
+    return conn.execute(update(deadlines).where(deadlines.c.lead_id == lead_id, deadlines.c.state == "pending")
+                        .values(run_at=deadlines.c.run_at + pause, due_at=deadlines.c.due_at + pause,
+                                started_at=deadlines.c.started_at + pause, updated_at=now)).rowcount
 
 
 def overdue_count(conn: Connection, now: datetime) -> int:
     return conn.execute(select(func.count()).where(deadlines.c.state == "pending",
                                                    deadlines.c.due_at < now)).scalar_one()
+
+
+SLA_LABELS = {"accept": "Accept", "first_touch": "First touch"}
+
+
+def sla_of(conn: Connection, lead_id: int, now: datetime) -> dict | None:
+    """The lead's next SLA due time for the card and App Home, or None when no clock runs."""
+    row = conn.execute(select(deadlines).where(deadlines.c.lead_id == lead_id, deadlines.c.state == "pending",
+                                               deadlines.c.kind.in_(tuple(SLA_LABELS)))
+                       .order_by(deadlines.c.due_at).limit(1)).first()
+    if row is None:
+        return None
+    return {"label": f"{SLA_LABELS[row.kind]} by {row.due_at:%H:%M} UTC", "due_at": row.due_at.isoformat(),
+            "overdue": row.due_at < now}

@@ -59,3 +59,14 @@ def retry_events(conn: Connection, rows: Sequence[Row], run_at: datetime, error:
 
 def pending_count(conn: Connection) -> int:
     return conn.execute(select(func.count()).where(inbox_events.c.state == "pending")).scalar_one()
+
+
+def enqueue_rescore(conn: Connection, contact_id: str, key: str, portal_id: str | None, now: datetime) -> int:
+    """Put a contact back through scoring as if HubSpot had told us it changed (a revisit date came due)."""
+    event = {"eventId": int(now.timestamp() * 1000), "subscriptionId": 0, "portalId": int(portal_id or 0),
+             "occurredAt": int(now.timestamp() * 1000), "subscriptionType": "handoff.rescore",
+             "objectId": int(contact_id), "attemptNumber": 0}
+    row = {"dedupe_key": key, "event_type": "handoff.rescore", "portal_id": portal_id, "object_id": contact_id,
+           "occurred_at": now, "received_at": now, "lane": HOT_LANE, "state": "pending",
+           "payload": json.dumps(event), "run_at": now, "attempts": 0}
+    return insert_ignore(conn, inbox_events, [row], key="dedupe_key")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select, update
 
 from bot.store.db import insert_ignore, upsert
-from bot.store.schema import counters, settings_kv, slack_users, throttles
+from bot.store.schema import counters, rep_status, settings_kv, slack_events_seen, slack_users, throttles
 
 SLACK_USER_CACHE_TTL = timedelta(hours=6)
 
@@ -71,3 +71,20 @@ def count_call(conn: Connection, name: str, now: datetime, window_seconds: int) 
     value = conn.execute(update(counters).where(counters.c.name == key)
                          .values(value=counters.c.value + 1).returning(counters.c.value)).scalar_one()
     return value, (window + 1) * window_seconds - now.timestamp()
+
+
+def set_away(conn: Connection, slack_user_id: str, until: datetime | None, now: datetime) -> None:
+    upsert(conn, rep_status, {"slack_user_id": slack_user_id, "away_until": until, "updated_at": now},
+           key="slack_user_id")
+
+
+def away_reps(conn: Connection, now: datetime) -> dict[str, datetime]:
+    """Slack users away right now, with when they are back."""
+    rows = conn.execute(select(rep_status).where(rep_status.c.away_until > now))
+    return {row.slack_user_id: row.away_until for row in rows}
+
+
+def first_delivery(conn: Connection, event_id: str, now: datetime) -> bool:
+    """True the first time Slack delivers this event_id; its retries (X-Slack-Retry-Num) get False."""
+    return insert_ignore(conn, slack_events_seen, [{"event_id": event_id, "received_at": now}],
+                         key="event_id") == 1

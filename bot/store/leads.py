@@ -14,7 +14,8 @@ from bot.models import Score
 from bot.store.db import insert_ignore
 from bot.store.schema import leads, scores
 
-OPEN_STATUSES = ("new", "accepted")
+OPEN_STATUSES = ("new", "accepted", "snoozed")
+DECIDED = {"sql": "qualified", "not_yet": "nurture", "no_response": "recycled", "disqualified": "disqualified"}
 
 
 def record_score(conn: Connection, score: Score, cause: str) -> None:
@@ -64,6 +65,54 @@ def mark_accepted(conn: Connection, lead_id: int, user_id: str, now: datetime) -
     return result.rowcount == 1
 
 
+def decide_lead(conn: Connection, lead_id: int, *, decision: str, reason: str | None, user_id: str,
+                bant: dict | None, revisit_at: datetime | None, ae_owner_id: str | None, ae_user: str | None,
+                now: datetime) -> bool:
+    """Record the SDR's decision once: a second submit of the same form changes nothing."""
+    result = conn.execute(update(leads).where(leads.c.id == lead_id, leads.c.status.in_(OPEN_STATUSES)).values(
+        status=DECIDED[decision], decision=decision, decision_reason=reason, decided_by=user_id, decided_at=now,
+        bant=json.dumps(bant) if bant else None, revisit_at=revisit_at, ae_owner_id=ae_owner_id,
+        ae_user=ae_user, open_contact_id=None, closed_at=now, updated_at=now))
+    return result.rowcount == 1
+
+
+def snooze_lead(conn: Connection, lead_id: int, until: datetime, now: datetime) -> bool:
+    result = conn.execute(update(leads).where(leads.c.id == lead_id, leads.c.status.in_(OPEN_STATUSES)).values(
+        status="snoozed", snoozed_until=until, updated_at=now))
+    return result.rowcount == 1
+
+
+def wake_lead(conn: Connection, lead_id: int, now: datetime) -> bool:
+    """A snoozed lead is back on the rep's list: accepted if it had been, else waiting for Accept."""
+    lead = get_lead(conn, lead_id)
+    status = "accepted" if lead.accepted_at else "new"
+    result = conn.execute(update(leads).where(leads.c.id == lead_id, leads.c.status == "snoozed").values(
+        status=status, snoozed_until=None, updated_at=now))
+    return result.rowcount == 1
+
+
+def add_touch(conn: Connection, lead_id: int, now: datetime) -> int | None:
+    """Count a contact attempt; the new count, or None when the lead is no longer open."""
+    return conn.execute(update(leads).where(leads.c.id == lead_id, leads.c.status.in_(OPEN_STATUSES))
+                        .values(touches=leads.c.touches + 1, updated_at=now).returning(leads.c.touches)).scalar()
+
+
+def reassign_lead(conn: Connection, lead_id: int, owner_id: str | None, assignee: str | None, why: str,
+                  now: datetime) -> bool:
+    """Hand an open lead to another rep, who must accept it afresh."""
+    result = conn.execute(update(leads).where(leads.c.id == lead_id, leads.c.status.in_(OPEN_STATUSES)).values(
+        owner_id=owner_id, assignee=assignee, route_why=why, status="new", accepted_at=None, accepted_by=None,
+        snoozed_until=None, updated_at=now))
+    return result.rowcount == 1
+
+
+def open_leads(conn: Connection, assignee: str | None = None) -> list[Row]:
+    query = select(leads).where(leads.c.status.in_(OPEN_STATUSES))
+    if assignee is not None:
+        query = query.where(leads.c.assignee == assignee)
+    return list(conn.execute(query.order_by(leads.c.became_mql_at)))
+
+
 def close_lead(conn: Connection, lead_id: int, reason: str, now: datetime) -> bool:
     result = conn.execute(update(leads).where(leads.c.id == lead_id, leads.c.status.in_(OPEN_STATUSES))
                           .values(status="closed", open_contact_id=None, closed_at=now,
@@ -84,8 +133,25 @@ def rekey_contact(conn: Connection, old_id: str, new_id: str, now: datetime) -> 
     return [lead.id]
 
 
+def card_of(lead: Row) -> dict[str, Any]:
+    """The card snapshot with the lead's live identity fields."""
+    return json.loads(lead.card) | {"lead_id": lead.id, "assignee": lead.assignee}
+
+
 def lead_state(lead: Row) -> dict[str, Any]:
     """The part of a lead the Slack card shows besides its snapshot."""
-    return {"status": lead.status, "accepted_by": lead.accepted_by,
-            "accepted_at": lead.accepted_at.isoformat() if lead.accepted_at else None,
-            "closed_reason": lead.closed_reason}
+    return {"status": lead.status, "accepted_by": lead.accepted_by, "accepted_at": _iso(lead.accepted_at),
+            "closed_reason": lead.closed_reason, "snoozed_until": _iso(lead.snoozed_until),
+            "touches": lead.touches, "decision": _decision(lead)}
+
+
+def _decision(lead: Row) -> dict[str, Any] | None:
+    if not lead.decision:
+        return None
+    return {"outcome": lead.decision, "reason": lead.decision_reason, "by": lead.decided_by,
+            "at": _iso(lead.decided_at), "ae": lead.ae_user, "revisit_at": _iso(lead.revisit_at),
+            "bant": json.loads(lead.bant) if lead.bant else None}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

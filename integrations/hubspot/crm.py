@@ -14,6 +14,8 @@ import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+from hubspot.crm.objects.notes import (AssociationSpec, PublicAssociationsForObject, PublicObjectId,
+                                       SimplePublicObjectInputForCreate)
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate
 from urllib3.util.retry import Retry
 
@@ -21,6 +23,8 @@ from bot.models import Company, Contact
 from integrations.errors import IntegrationError
 from integrations.hubspot.properties import (
     GROUP_LABEL, GROUP_NAME, HANDOFF_PROPERTIES, OBJECT_TYPE, PropertySpec)
+
+NOTE_TO_CONTACT = 202   # HubSpot-defined association type id: note -> contact
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,7 @@ class HubSpotCrm:
         self._owners = client.crm.owners.owners_api
         self._properties = client.crm.properties.core_api
         self._groups = client.crm.properties.groups_api
+        self._notes = client.crm.objects.notes.basic_api
         self._token = access_token
         self._timeout = timeout
         self._before_call = before_call
@@ -149,6 +154,17 @@ class HubSpotCrm:
             log.info("hubspot contacts batch update: %d of %d refused (%s)", len(refused), len(chunk),
                      ", ".join(sorted(error_categories(answer))) or "no reason given")
         return refused
+
+    def create_note(self, contact_id: str, body: str, timestamp: str) -> str:
+        """A note on the contact's timeline (the SDR's touch or decision); returns the note's id."""
+        note = SimplePublicObjectInputForCreate(
+            properties={"hs_note_body": body[:65_536], "hs_timestamp": timestamp},
+            associations=[PublicAssociationsForObject(
+                to=PublicObjectId(id=str(contact_id)),
+                types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
+                                       association_type_id=NOTE_TO_CONTACT)])])
+        answer = self._call("note create", self._notes.create, note)
+        return str(answer.id)
 
     def ensure_properties(self) -> list[str]:
         """Create the `handoff` group and every missing `handoff_*` contact property; returns those created."""

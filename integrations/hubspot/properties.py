@@ -41,4 +41,10 @@ HANDOFF_PROPERTIES: list[PropertySpec] = [
                  "Name of the rep who accepted the lead."),
     PropertySpec("handoff_dq_reason", "Handoff disqualification reason", "string", "text",
                  "Why the lead was disqualified, re-nurtured or recycled."),
+    PropertySpec("handoff_decision", "Handoff decision", "string", "text",
+                 "The SDR's decision: sql, not_yet, no_response or disqualified."),
+    PropertySpec("handoff_bant", "Handoff BANT summary", "string", "textarea",
+                 "Budget, authority, need and timeline as the SDR recorded them."),
+    PropertySpec("handoff_revisit_at", "Handoff revisit date", "datetime", "date",
+                 "When a lead put back to nurture re-enters scoring."),
 ]

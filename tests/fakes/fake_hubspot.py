@@ -156,6 +156,7 @@ class FakeHubSpot(LoopbackServer):
             for name, label, kind, field, group in STANDARD_PROPERTIES}
         self.calls: list[Call] = []
         self.updates: list[tuple[str, dict]] = []
+        self.notes: list[dict] = []   # {"id", "contact_id", "body", "timestamp"} for every note created
         self.latency = 0.0
         self.rate_limit_per_10s: int | None = None
         self._failures: list[_Failure] = []
@@ -168,6 +169,7 @@ class FakeHubSpot(LoopbackServer):
             Rule("/crm/v3/objects/contacts/batch/update", methods=["POST"], endpoint="batch_update"),
             Rule("/crm/v3/owners/<owner_id>", methods=["GET"], endpoint="owner"),
             Rule("/account-info/v3/details", methods=["GET"], endpoint="account"),
+            Rule("/crm/v3/objects/notes", methods=["POST"], endpoint="create_note"),
             Rule("/crm/v3/properties/contacts", methods=["GET"], endpoint="list_properties"),
             Rule("/crm/v3/properties/contacts", methods=["POST"], endpoint="create_property"),
             Rule("/crm/v3/properties/contacts/groups", methods=["GET"], endpoint="list_groups"),
@@ -403,6 +405,22 @@ class FakeHubSpot(LoopbackServer):
             if (str(owner["userId"]) if by_user_id else owner["id"]) == owner_id:
                 return 200, owner
         return error(404, f"Owner {owner_id} not found", "OBJECT_NOT_FOUND")
+
+    def _create_note(self, request: Request, body: dict) -> tuple[int, dict]:
+        props = body.get("properties") or {}
+        targets = [str(a.get("to", {}).get("id")) for a in body.get("associations") or []
+                   if any(t.get("associationTypeId") == 202 for t in a.get("types") or [])]
+        if not props.get("hs_timestamp"):
+            return error(400, "Property values were not valid: hs_timestamp is required", "VALIDATION_ERROR")
+        unknown = [cid for cid in targets if cid not in self.contacts]
+        if unknown:
+            return error(400, f"Contact {unknown[0]} does not exist", "VALIDATION_ERROR")
+        note_id = str(700_000 + len(self.notes))
+        self.notes.append({"id": note_id, "contact_id": targets[0] if targets else None,
+                           "body": props.get("hs_note_body", ""), "timestamp": props["hs_timestamp"]})
+        now = _now_iso()
+        return 201, {"id": note_id, "properties": {k: str(v) for k, v in props.items()}, "createdAt": now,
+                     "updatedAt": now, "archived": False}
 
     def _account(self, request: Request, body: Any) -> tuple[int, dict]:
         return 200, {"portalId": _json_id(self.portal_id), "accountType": "STANDARD", "timeZone": "US/Eastern",

@@ -1,0 +1,165 @@
+"""Read-only answers for Slack: the form a button opens, /handoff's replies, the App Home. Reads the
+database only, so every answer fits in Slack's 3 seconds."""
+from __future__ import annotations
+
+import re
+import statistics
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.engine import Row
+
+from bot import actions, slack_views
+from bot.services import Services
+from bot.store import deadlines, journey, kv, leads
+from bot.store.schema import lead_events
+from bot.store.schema import leads as leads_table
+
+DURATION = re.compile(r"(\d+)\s*(m|min|h|d)\b", re.IGNORECASE)
+
+
+# --- the form behind a button -------------------------------------------------------------------
+
+def form_for(svc: Services, action_id: str, lead_id: int, user_id: str,
+             now: datetime) -> tuple[dict | None, actions.Outcome | None]:
+    """The modal a card button opens, or why it does not open (not yours, already decided)."""
+    with svc.engine.connect() as conn:
+        lead, refused = actions.guard(conn, svc, lead_id, user_id)
+        if refused:
+            return None, refused
+        card = leads.card_of(lead)
+        if action_id == "reassign_lead":
+            return slack_views.reassign_modal(card, _sdr_choices(conn, svc, lead)), None
+    routing, sla = svc.config.routing, svc.config.sla
+    views = {"snooze_lead": lambda: slack_views.snooze_modal(card, now, sla.max_snooze),
+             "log_touch": lambda: slack_views.touch_modal(card),
+             "qualify_lead": lambda: slack_views.bant_modal(card, {"sql_requires": list(routing.sql_requires)}),
+             "disqualify_lead": lambda: slack_views.disqualify_modal(card, list(routing.disqualify_reasons))}
+    return views[action_id](), None
+
+
+def _sdr_choices(conn: Connection, svc: Services, lead: Row) -> list[tuple[str, str]]:
+    """Reps a lead can be handed to: the pool's owners that have a Slack user, less its current rep."""
+    choices = []
+    for owner_id in svc.config.routing.sdr_pool:
+        user = svc.config.routing.slack_users.get(owner_id) or kv.cached_slack_user(conn, owner_id, datetime.max)[1]
+        name = kv.cached_owner_name(conn, owner_id) or f"Owner {owner_id}"
+        if user and user != lead.assignee:
+            choices.append((user, name))
+    return choices
+
+
+# --- /handoff -----------------------------------------------------------------------------------
+
+def answer_command(svc: Services, user_id: str, text: str, now: datetime) -> str:
+    """`/handoff mine | lead <email or id> | away <until> | back | stats` (anything else: help)."""
+    word, _, rest = text.strip().partition(" ")
+    handler = COMMANDS.get(word.lower())
+    return handler(svc, user_id, rest.strip(), now) if handler else slack_views.help_text()
+
+
+def _mine(svc: Services, user_id: str, _rest: str, now: datetime) -> str:
+    with svc.engine.connect() as conn:
+        return slack_views.mine_text(_lead_views(conn, leads.open_leads(conn, assignee=user_id), now), now)
+
+
+def _lead(svc: Services, user_id: str, rest: str, now: datetime) -> str:
+    with svc.engine.connect() as conn:
+        lead = _find_lead(conn, rest)
+        if lead is None:
+            return f"No lead found for {rest!r}. Give a HubSpot contact id or an email."
+        return slack_views.lead_text(leads.card_of(lead), _state(conn, lead, now), now)
+
+
+def _find_lead(conn: Connection, needle: str) -> Row | None:
+    """The newest lead of a contact, by HubSpot id or by the email on its card."""
+    query = select(leads_table).order_by(leads_table.c.id.desc())
+    if needle.isdigit():
+        return conn.execute(query.where(leads_table.c.contact_id == needle).limit(1)).first()
+    email = needle.lower().strip("<>").removeprefix("mailto:").split("|")[0]
+    candidates = conn.execute(query.where(leads_table.c.card.contains(email)).limit(20))
+    return next((lead for lead in candidates if (leads.card_of(lead).get("email") or "").lower() == email), None)
+
+
+def _away(svc: Services, user_id: str, rest: str, now: datetime) -> str:
+    until = parse_until(rest, now)
+    if until is None:
+        return "Say how long: `/handoff away 2h`, `/handoff away 3d` or `/handoff away 2026-12-01`."
+    with svc.engine.begin() as conn:
+        kv.set_away(conn, user_id, until, now)
+    return slack_views.away_text(until, now)
+
+
+def _back(svc: Services, user_id: str, _rest: str, now: datetime) -> str:
+    with svc.engine.begin() as conn:
+        kv.set_away(conn, user_id, None, now)
+    return slack_views.back_text()
+
+
+def parse_until(text: str, now: datetime) -> datetime | None:
+    """"2h", "3d", "90m" from now, or an ISO date (the rep is back that day, 00:00 UTC)."""
+    match = DURATION.fullmatch(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2).lower()[0]
+        return now + timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    try:
+        day = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    day = day if day.tzinfo else day.replace(tzinfo=now.tzinfo)
+    return day if day > now else None
+
+
+def _stats(svc: Services, user_id: str, _rest: str, now: datetime) -> str:
+    with svc.engine.connect() as conn:
+        return slack_views.stats_text(week_stats(conn, user_id, now))
+
+
+def week_stats(conn: Connection, user_id: str, now: datetime) -> dict[str, Any]:
+    """A rep's last 7 days: accepts and how fast, touches, decisions by outcome, SLA breaches."""
+    rows = list(conn.execute(select(lead_events, leads_table.c.assignee).join(
+        leads_table, leads_table.c.id == lead_events.c.lead_id).where(
+        lead_events.c.at >= now - timedelta(days=7))))
+    mine = [r for r in rows if r.actor == user_id or (r.kind == "escalated" and r.assignee == user_id)]
+    accepts = [journey.detail_of(r).get("seconds_to_accept") for r in mine if r.kind == "accepted"]
+    decided = [journey.detail_of(r).get("outcome") for r in mine if r.kind == "decided"]
+    return {"accepted": len(accepts),
+            "median_accept_seconds": statistics.median(a for a in accepts if a is not None) if accepts else None,
+            "touches": sum(1 for r in mine if r.kind == "touch"),
+            **{outcome: decided.count(outcome) for outcome in ("sql", "not_yet", "no_response", "disqualified")},
+            "breaches": sum(1 for r in mine if r.kind == "escalated")}
+
+
+COMMANDS = {"mine": _mine, "lead": _lead, "away": _away, "back": _back, "stats": _stats}
+
+
+# --- App Home -----------------------------------------------------------------------------------
+
+def home_for(svc: Services, user_id: str, now: datetime) -> dict:
+    """My leads, most urgent first; managers also see the team's queue."""
+    is_manager = user_id in svc.config.routing.managers
+    with svc.engine.connect() as conn:
+        mine = _lead_views(conn, leads.open_leads(conn, assignee=user_id), now)
+        team = _team(conn, now) if is_manager else None
+    return slack_views.home_view(mine, now, is_manager=is_manager, team=team)
+
+
+def _team(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    by_rep: dict[str, dict[str, Any]] = {}
+    for view in _lead_views(conn, leads.open_leads(conn), now):
+        rep = view["card"].get("assignee") or "unassigned"
+        entry = by_rep.setdefault(rep, {"assignee": rep, "open": 0, "overdue": 0})
+        entry["open"] += 1
+        entry["overdue"] += bool((view["state"].get("sla") or {}).get("overdue"))
+    return sorted(by_rep.values(), key=lambda e: (-e["overdue"], -e["open"]))
+
+
+def _lead_views(conn: Connection, rows: list[Row], now: datetime) -> list[dict[str, Any]]:
+    views = [{"card": leads.card_of(lead), "state": _state(conn, lead, now)} for lead in rows]
+    return sorted(views, key=lambda v: (v["state"].get("sla") or {}).get("due_at") or "9999")
+
+
+def _state(conn: Connection, lead: Row, now: datetime) -> dict[str, Any]:
+    return leads.lead_state(lead) | {"sla": deadlines.sla_of(conn, lead.id, now),
+                                     "history": journey.story(conn, lead.id)}

@@ -1,0 +1,65 @@
+"""The lead journey: one row per step (alerted, accepted, touch, decision, …) with who and when."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from bot.store.schema import lead_events
+
+
+def record(conn: Connection, lead_id: int, contact_id: str, kind: str, at: datetime,
+           actor: str | None = None, **detail: Any) -> None:
+    conn.execute(lead_events.insert().values(lead_id=lead_id, contact_id=contact_id, kind=kind, at=at,
+                                             actor=actor, detail=json.dumps(detail, default=str)))
+
+
+def steps(conn: Connection, lead_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest steps of a lead, oldest first, for the card's story."""
+    rows = conn.execute(select(lead_events).where(lead_events.c.lead_id == lead_id)
+                        .order_by(lead_events.c.at.desc(), lead_events.c.id.desc()).limit(limit))
+    return [{"kind": r.kind, "at": r.at, "actor": r.actor, **detail_of(r)} for r in reversed(list(rows))]
+
+
+def detail_of(row) -> dict[str, Any]:
+    return json.loads(row.detail) if row.detail else {}
+
+
+STORY = {"mql": "Became an MQL", "alerted": "Alert sent", "accepted": "Accepted by {actor}",
+         "touch": "{touch} logged by {actor} (touch {number})", "snoozed": "Snoozed by {actor}",
+         "woke": "Back from snooze", "reassigned": "Reassigned by {actor}: {reason}",
+         "escalated": "SLA step: {action}", "decided": "Decided by {actor}: {outcome}",
+         "revisit_due": "Revisit date reached: back to scoring", "closed": "Closed: {reason}"}
+
+
+def story(conn: Connection, lead_id: int, limit: int = 12) -> list[dict[str, str]]:
+    """The card's story, in words built from ids only (no CRM text), oldest first."""
+    lines = []
+    for step in steps(conn, lead_id, limit):
+        actor = f"<@{step['actor']}>" if step.get("actor") else "Handoff"
+        template = STORY.get(step["kind"], step["kind"])
+        fields = {key: value for key, value in step.items() if key not in ("actor", "at")}
+        text = template.format_map(_Blank(fields | {"actor": actor}))
+        lines.append({"at": step["at"].isoformat(), "text": text})
+    return lines
+
+
+class _Blank(dict):
+    """str.format_map that leaves a missing field empty instead of raising."""
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def last_decision_for(conn: Connection, contact_id: str, before_lead: int) -> dict[str, Any] | None:
+    """A returning lead's past: the decision on its previous lead, if any."""
+    row = conn.execute(select(lead_events).where(
+        lead_events.c.contact_id == contact_id, lead_events.c.lead_id < before_lead,
+        lead_events.c.kind == "decided").order_by(lead_events.c.at.desc()).limit(1)).first()
+    return {"at": row.at, **json.loads(row.detail)} if row else None
+
+
+def count(conn: Connection, lead_id: int, kind: str) -> int:
+    return conn.execute(select(func.count()).where(lead_events.c.lead_id == lead_id,
+                                                   lead_events.c.kind == kind)).scalar_one()
