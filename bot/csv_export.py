@@ -1,0 +1,546 @@
+"""CSV files for the backtest: a HubSpot contacts export (its real column labels) and an activity file.
+
+Rows stream one at a time, so memory stays flat as a file grows. A row that cannot be read is yielded
+as `Skipped` (row and column named) and the rest go on; only a file that cannot be read at all raises
+ExportError. Rows are numbered as a spreadsheet shows them: the header is row 1.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
+
+from bot.models import COMPANY_PREFIX, Activity, Company, Contact
+from bot.rules.conditions import ACTIVITY_KINDS
+
+CONTACT_ID = "hs_object_id"
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+TIME_HINT = "expected a date like 2026-11-20 14:03 or ISO-8601"
+# The labels HubSpot writes as column headers in a contacts export -> internal property names.
+# Older portals and renamed properties give more than one label for the same property.
+CONTACT_LABELS = {
+    "Record ID": CONTACT_ID, "Contact ID": CONTACT_ID,
+    "First Name": "firstname", "Last Name": "lastname", "Email": "email", "Email Address": "email",
+    "Phone Number": "phone", "Job Title": "jobtitle", "Company Name": "company",
+    "Number of Employees": "numemployees", "Company size": "company_size", "Industry": "industry",
+    "Annual Revenue": "annualrevenue", "Country/Region": "country", "Country": "country",
+    "State/Region": "state", "City": "city", "Contact owner": "hubspot_owner_id",
+    "Lifecycle Stage": "lifecyclestage", "Lead Status": "hs_lead_status", "Create Date": "createdate",
+    "Last Modified Date": "lastmodifieddate", "Original Source": "hs_analytics_source",
+    "Original Traffic Source": "hs_analytics_source",
+    "Recent Conversion": "recent_conversion_event_name", "Recent Conversion Date": "recent_conversion_date",
+    "First Conversion": "first_conversion_event_name", "First Conversion Date": "first_conversion_date",
+    "Number of Form Submissions": "num_conversion_events",
+    "Number of Unique Forms Submitted": "num_unique_conversion_events",
+    "Number of Pageviews": "hs_analytics_num_page_views", "Number of Sessions": "hs_analytics_num_visits",
+    "Time of First Session": "hs_analytics_first_visit_timestamp",
+    "Time of Last Session": "hs_analytics_last_visit_timestamp", "Time Last Seen": "hs_analytics_last_timestamp",
+    "Last marketing email open date": "hs_email_last_open_date",
+    "Last marketing email click date": "hs_email_last_click_date",
+    "Last marketing email send date": "hs_email_last_send_date",
+    "Last marketing email reply date": "hs_email_last_reply_date",
+    "Date of last meeting booked in meetings tool": "engagements_last_meeting_booked",
+    "Last Contacted": "notes_last_contacted", "Last Activity Date": "notes_last_updated",
+    "Next Activity Date": "notes_next_activity_date", "Owner assigned date": "hubspot_owner_assigneddate",
+    "Last Engagement Date": "hs_last_sales_activity_timestamp", "HubSpot Score": "hubspotscore",
+    "Associated Company": COMPANY_PREFIX + "name", "Associated Company Name": COMPANY_PREFIX + "name",
+    "Associated Company ID": "associatedcompanyid", "Primary Associated Company ID": "associatedcompanyid",
+}
+DATETIME_PROPERTIES = frozenset({
+    "createdate", "lastmodifieddate", "recent_conversion_date", "first_conversion_date",
+    "hs_analytics_first_visit_timestamp", "hs_analytics_last_visit_timestamp", "hs_analytics_last_timestamp",
+    "hs_email_last_open_date", "hs_email_last_click_date", "hs_email_last_send_date", "hs_email_last_reply_date",
+    "engagements_last_meeting_booked", "notes_last_contacted", "notes_last_updated", "notes_next_activity_date",
+    "hubspot_owner_assigneddate", "hs_last_sales_activity_timestamp",
+})
+# Exports write an enumeration's option label ("Sales Qualified Lead"); rules and the API use its value.
+OPTION_VALUES = {
+    "lifecyclestage": {"subscriber": "subscriber", "lead": "lead", "marketing qualified lead":
+                       "marketingqualifiedlead", "sales qualified lead": "salesqualifiedlead",
+                       "opportunity": "opportunity", "customer": "customer", "evangelist": "evangelist",
+                       "other": "other"},
+    "hs_lead_status": {"new": "NEW", "open": "OPEN", "in progress": "IN_PROGRESS", "open deal": "OPEN_DEAL",
+                       "unqualified": "UNQUALIFIED", "attempted to contact": "ATTEMPTED_TO_CONTACT",
+                       "connected": "CONNECTED", "bad timing": "BAD_TIMING"},
+}
+# The activity file is Handoff's own format; a contact id column may also carry HubSpot's label.
+ACTIVITY_COLUMNS = {"contact_id": "contact_id", "Record ID": "contact_id", "Contact ID": "contact_id",
+                    "kind": "kind", "occurred_at": "occurred_at", "label": "label", "count": "count"}
+ACTIVITY_REQUIRED = ("contact_id", "kind", "occurred_at")
+_INTERNAL = re.compile(r"(company\.)?[a-z0-9_]+")
+_DATED_NAME = re.compile(r"_date$|_timestamp$|^hs_v2_date_")
+_NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+
+class ExportError(Exception):
+    """The file cannot be read at all (missing, not CSV, no required column); the message names the file."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A row left out, and why, in words a spreadsheet user can act on."""
+    row: int
+    column: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")
+        return f"{where}: {self.problem}"
+
+
+# Rows are NamedTuples, not frozen dataclasses: one is made per CSV row, and a tuple is made 3x faster.
+class ContactRow(NamedTuple):
+    row: int
+    contact: Contact
+    outcome: str | None       # the --outcome column's value, None when blank or not asked for
+
+
+class ActivityRow(NamedTuple):
+    row: int
+    contact_id: str
+    activity: Activity
+
+
+# --- headers and values ----------------------------------------------------------------------
+
+def _plain(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+_BY_LABEL = {_plain(label): name for label, name in CONTACT_LABELS.items()}
+
+
+def property_for_header(header: str) -> str | None:
+    """The internal property a contacts-export column holds: by HubSpot's label, or already internal."""
+    text = header.strip()
+    if named := _BY_LABEL.get(_plain(text)):
+        return named
+    return text if _INTERNAL.fullmatch(text) else None
+
+
+def is_datetime_property(name: str) -> bool:
+    """Whether values of this property are datetimes (checked as such, and read in --timezone)."""
+    bare = name[len(COMPANY_PREFIX):] if name.startswith(COMPANY_PREFIX) else name
+    return bare in DATETIME_PROPERTIES or _DATED_NAME.search(bare) is not None
+
+
+def parse_export_time(text: str, zone: tzinfo = timezone.utc) -> datetime:
+    """ "2026-11-20 14:03" (in `zone`), ISO-8601 with or without an offset, or epoch ms; ValueError otherwise."""
+    value = text.strip()
+    try:
+        if value.isascii() and value.isdigit():     # as the scorer reads digits: epoch milliseconds
+            return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+        moment = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"cannot read {value!r} as a date ({TIME_HINT})") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def time_checker(zone: tzinfo) -> Callable[[str], str]:
+    """A date as exported -> a string the scorer reads as the same moment; ValueError when it is no date.
+
+    The scorer reads ISO-8601, "2026-11-20 14:03" and epoch ms itself (a date without an offset as
+    UTC), so a valid value is kept as it is; only dates without an offset in another zone are rewritten.
+    """
+    def check(text: str) -> str:
+        try:
+            moment = datetime.fromisoformat(text)      # the common case, in C: a few hundred ns
+        except ValueError:
+            parse_export_time(text, zone)              # raises the ValueError that names the value
+            text = text.strip()                        # spaces around it, or epoch ms (the scorer's too)
+            if text.isdigit():
+                return text
+            moment = datetime.fromisoformat(text)
+        if moment.tzinfo is not None or zone is timezone.utc:
+            return text
+        return moment.replace(tzinfo=zone).isoformat()
+    return check
+
+
+def _option_value(name: str) -> Callable[[str], str] | None:
+    if name == COMPANY_PREFIX + "industry":
+        # Company industries are list values: "Computer Software" is exported, COMPUTER_SOFTWARE is stored.
+        return lambda text: _NON_WORD.sub("_", text.strip()).strip("_").upper()
+    if options := OPTION_VALUES.get(name):
+        return lambda text: options.get(_plain(text), text)
+    return None
+
+
+# --- the file ----------------------------------------------------------------------------------
+
+class CsvFile:
+    """One CSV file opened for streaming: header checked, delimiter settled, a byte count for progress."""
+
+    def __init__(self, path: str | Path, missing: Callable[[list[str]], list[str]], delimiter: str | None = None):
+        """`missing(header)` names the required columns the header lacks; a non-empty answer is fatal."""
+        self.path, self.notes = Path(path), []
+        self._raw, self._text, self._bad_text = _open_binary(self.path), None, False
+        try:
+            self.delimiter, self.header, self._reader = self._settle(missing, delimiter)
+        except BaseException:
+            self.close()
+            raise
+
+    def _settle(self, missing, delimiter: str | None):
+        reader, header = self._start(delimiter or ",")
+        lacking = missing(header)
+        if not lacking:
+            return delimiter or ",", header, reader
+        sniffed = _sniff(self.path)
+        if sniffed is None or sniffed == (delimiter or ","):
+            raise ExportError(_missing_message(self.path, lacking, header))
+        if delimiter is not None:
+            raise ExportError(f"{self.path}: row 1: missing required column(s): {', '.join(lacking)}; the file "
+                              f"looks like {_delimiter_name(sniffed)}-separated: run again without --delimiter")
+        reader, header = self._start(sniffed)
+        if lacking := missing(header):
+            raise ExportError(_missing_message(self.path, lacking, header))
+        self.notes.append(f"{self.path.name} looks like {_delimiter_name(sniffed)}-separated: read it that way")
+        return sniffed, header, reader
+
+    def _start(self, delimiter: str):
+        """A reader from the top of the file; its header row, stripped."""
+        if self._text is not None:
+            self._text.detach()     # keep the raw file open: a dropped wrapper would close it
+            self._raw.seek(0)
+        # errors="replace": a row that is not UTF-8 is skipped and named, not fatal to the whole file.
+        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(self._lines(), delimiter=delimiter)
+        return reader, [name.strip() for name in _first_row(reader, self.path)]
+
+    def _lines(self) -> Iterator[str]:
+        for line in self._text:
+            if "\ufffd" in line:
+                self._bad_text = True
+            yield line
+
+    def rows(self) -> Iterator[tuple[int, list[str]] | Skipped]:
+        """(row number, fields) for every row after the header; blank lines are passed over."""
+        width, number = len(self.header), 1
+        while True:
+            number += 1
+            try:
+                fields = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                self._bad_text = False
+                yield Skipped(number, None, f"not readable as CSV ({error})")
+                continue
+            if self._bad_text:
+                self._bad_text = False
+                yield Skipped(number, None, "not UTF-8 text: export the file as CSV UTF-8")
+            elif len(fields) != width and (len(fields) < width or any(fields[width:])):
+                if fields:
+                    yield Skipped(number, None, f"{len(fields)} fields where the header has {width}: "
+                                                f"a stray '{self.delimiter}' or quote?")
+            else:
+                yield number, fields
+
+    def bytes_read(self) -> int:
+        """How far into the file reading has got (in read-ahead chunks: enough for a progress bar)."""
+        return self._raw.tell()
+
+    def close(self) -> None:
+        (self._text or self._raw).close()
+
+
+def _open_binary(path: Path):
+    try:
+        raw = open(path, "rb")
+    except OSError as error:
+        raise ExportError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    start = raw.peek(4)[:4]
+    if start == b"PK\x03\x04":
+        raw.close()
+        raise ExportError(f"{path}: this is an Excel workbook, not CSV: export the contacts as CSV")
+    return raw
+
+
+def _first_row(reader, path: Path) -> list[str]:
+    try:
+        return next(reader)
+    except StopIteration:
+        raise ExportError(f"{path}: the file is empty: expected a header row") from None
+    except csv.Error as error:
+        raise ExportError(f"{path}: row 1: not readable as CSV ({error})") from None
+
+
+def _sniff(path: Path) -> str | None:
+    """The delimiter csv.Sniffer sees in the start of the file, if it sees one."""
+    with open(path, "rb") as raw:
+        sample = raw.read(SNIFF_BYTES)
+    if len(sample) == SNIFF_BYTES:          # whole lines only: a cut line would confuse the sniffer
+        sample = sample[:sample.rfind(b"\n") + 1] or sample
+    try:
+        return csv.Sniffer().sniff(sample.decode("utf-8", errors="replace"), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return None
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _missing_message(path: Path, lacking: list[str], header: list[str]) -> str:
+    message = f"{path}: row 1: missing required column(s): {', '.join(lacking)}"
+    shown = ", ".join(repr(name) for name in header[:8]) + (", …" if len(header) > 8 else "")
+    return f"{message} (the header has {shown})"
+
+
+# --- contacts ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Column:
+    index: int
+    header: str                              # as written in the file, for messages
+    key: str                                 # the property's name on the contact (or on its company)
+    on_company: bool
+    convert: Callable[[str], str] | None     # dates and list values; raises ValueError on a bad value
+
+
+class ContactExport:
+    """A HubSpot contacts export read row by row as Contacts (with their primary company, if exported)."""
+
+    def __init__(self, path: str | Path, outcome: str | None = None, zone: tzinfo = timezone.utc,
+                 delimiter: str | None = None):
+        self.file = CsvFile(path, lambda header: _lacking_contact_columns(header, outcome), delimiter)
+        columns, self.ignored = _plan_columns(self.file.header, zone)
+        self.properties = {(COMPANY_PREFIX if c.on_company else "") + c.key for c in columns}
+        self._id = next(c for c in columns if c.key == CONTACT_ID and not c.on_company)
+        self._outcome = _column_index(self.file.header, outcome) if outcome else None
+        self._plain = [(c.index, c.key) for c in columns if not (c.convert or c.on_company or c is self._id)]
+        self._company = [(c.index, c.key) for c in columns if c.on_company and not c.convert]
+        self._converted = [(c.index, c.key, c.on_company, c.convert, c.header) for c in columns if c.convert]
+
+    def __iter__(self) -> Iterator[ContactRow | Skipped]:
+        for item in self.file.rows():
+            yield item if isinstance(item, Skipped) else self._contact_row(*item)
+
+    def _contact_row(self, number: int, fields: list[str]) -> ContactRow | Skipped:
+        contact_id = fields[self._id.index].strip()
+        if not contact_id:
+            return Skipped(number, self._id.header, "no contact id")
+        properties = {key: value for index, key in self._plain if (value := fields[index])}
+        company = {key: value for index, key in self._company if (value := fields[index])}
+        header = None
+        try:
+            for index, key, on_company, convert, header in self._converted:
+                if value := fields[index]:
+                    (company if on_company else properties)[key] = convert(value)
+        except ValueError as error:
+            return Skipped(number, header, str(error))
+        outcome = None if self._outcome is None else fields[self._outcome].strip() or None
+        firm = Company(properties.get("associatedcompanyid", ""), company) if company else None
+        return ContactRow(number, Contact(contact_id, properties, firm), outcome)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _lacking_contact_columns(header: list[str], outcome: str | None) -> list[str]:
+    lacking = [] if CONTACT_ID in map(property_for_header, header) else ["Record ID"]
+    if outcome and _column_index(header, outcome) is None:
+        lacking.append(f"{outcome!r} (named by --outcome)")
+    return lacking
+
+
+def _column_index(header: list[str], wanted: str) -> int | None:
+    """Where a column is: by its header as written (any case), else by the property it holds."""
+    plain = [_plain(name) for name in header]
+    if _plain(wanted) in plain:
+        return plain.index(_plain(wanted))
+    name = property_for_header(wanted)
+    return next((i for i, h in enumerate(header) if name and property_for_header(h) == name), None)
+
+
+def _plan_columns(header: list[str], zone: tzinfo) -> tuple[list[_Column], list[str]]:
+    """What each column holds: (columns read, headers ignored: unknown, or a second column for a property)."""
+    columns, ignored, seen = [], [], set()
+    for index, text in enumerate(header):
+        name = property_for_header(text)
+        if name is None or name in seen:
+            ignored.append(text)
+            continue
+        seen.add(name)
+        on_company = name.startswith(COMPANY_PREFIX)
+        key = name[len(COMPANY_PREFIX):] if on_company else name
+        convert = time_checker(zone) if is_datetime_property(name) else _option_value(name)
+        columns.append(_Column(index, text, key, on_company, convert))
+    return columns, ignored
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+_KINDS = frozenset(ACTIVITY_KINDS)
+_ACTIVITY_BY_HEADER = {_plain(header): name for header, name in ACTIVITY_COLUMNS.items()}
+
+
+class ActivityFile:
+    """The activity file (contact_id, kind, occurred_at, label, count) read row by row."""
+
+    def __init__(self, path: str | Path, zone: tzinfo = timezone.utc, delimiter: str | None = None):
+        self.file = CsvFile(path, _lacking_activity_columns, delimiter)
+        names = [_activity_column(text) for text in self.file.header]
+        where = {name: names.index(name) for name in ACTIVITY_COLUMNS.values() if name in names}
+        self._id, self._kind, self._when = where["contact_id"], where["kind"], where["occurred_at"]
+        self._label, self._count = where.get("label"), where.get("count")
+        self._zone = zone
+
+    def __iter__(self) -> Iterator[ActivityRow | Skipped]:
+        for item in self.file.rows():
+            yield item if isinstance(item, Skipped) else self._activity_row(*item)
+
+    def _activity_row(self, number: int, fields: list[str]) -> ActivityRow | Skipped:
+        contact_id, kind = fields[self._id].strip(), fields[self._kind].strip()
+        if not contact_id:
+            return Skipped(number, "contact_id", "no contact id")
+        if kind not in _KINDS:
+            return Skipped(number, "kind", f"unknown kind {kind!r}: use one of {', '.join(ACTIVITY_KINDS)}")
+        try:
+            moment = self._moment(fields[self._when])
+        except ValueError as error:
+            return Skipped(number, "occurred_at", str(error))
+        count = fields[self._count].strip() if self._count is not None else ""
+        if count and not (count.isascii() and count.isdigit() and int(count) >= 1):
+            return Skipped(number, "count", f"expected a whole number of at least 1 (got {count!r})")
+        label = sys.intern(fields[self._label]) if self._label is not None else ""   # labels repeat: share them
+        return ActivityRow(number, contact_id, Activity(kind, moment, label, int(count) if count else 1))
+
+    def _moment(self, text: str) -> datetime:
+        if text.isdigit():
+            return parse_export_time(text, self._zone)
+        try:
+            moment = datetime.fromisoformat(text)      # the common case, without parse_export_time's checks
+        except ValueError:
+            return parse_export_time(text, self._zone)
+        return moment if moment.tzinfo else moment.replace(tzinfo=self._zone)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _activity_column(header: str) -> str | None:
+    return _ACTIVITY_BY_HEADER.get(_plain(header))
+
+
+def _lacking_activity_columns(header: list[str]) -> list[str]:
+    names = set(map(_activity_column, header))
+    return [name for name in ACTIVITY_REQUIRED if name not in names]
+
+
+# --- what was skipped, and each contact's activities ------------------------------------------
+
+class SkipLog:
+    """How many rows were skipped, with the first few kept to show (memory stays flat)."""
+
+    def __init__(self, keep: int = 10):
+        self.count, self.examples, self._keep = 0, [], keep
+
+    def add(self, skipped: Skipped) -> None:
+        self.count += 1
+        if len(self.examples) < self._keep:
+            self.examples.append(skipped)
+
+
+def contact_order(contact_id: str) -> tuple[int, int, str]:
+    """Sort key for contact ids: numeric ids by value (HubSpot's are numbers), any others after them by text."""
+    if contact_id.isascii() and contact_id.isdigit():
+        return 0, int(contact_id), contact_id
+    return 1, 0, contact_id
+
+
+class NotSorted(Exception):
+    """Streaming found a file out of contact-id order: the activities must be held in memory instead."""
+
+
+class ActivityFeed:
+    """Each contact's activities from the activity file, asked for in the contacts file's order.
+
+    Streamed (memory stays flat) when both files are sorted by contact id: otherwise NotSorted is
+    raised as soon as that shows, and a feed made with `hold_in_memory` reads the file into memory.
+    """
+
+    def __init__(self, path: str | Path, zone: tzinfo = timezone.utc, delimiter: str | None = None,
+                 hold_in_memory: str | None = None):
+        """`hold_in_memory`: why the file is read into memory (None: stream it)."""
+        self.path, self.skips = Path(path), SkipLog()
+        self.rows = self.matched = self.unmatched = 0
+        self._file = ActivityFile(path, zone, delimiter)
+        self.notes = list(self._file.file.notes)
+        self._rows = iter(self._file)
+        self._pending: ActivityRow | None = None
+        self._pending_key = self._last_key = None
+        self._memory: dict[str, list[Activity]] | None = None
+        if hold_in_memory:
+            self.held = f"held in memory ({hold_in_memory})"
+            self._load()
+        else:
+            self.held = "streamed (both files sorted by contact id)"
+            self._advance()
+
+    def for_contact(self, contact_id: str) -> list[Activity]:
+        """The next contact's activities; a contact id's activities are handed out once."""
+        if self._memory is not None:
+            found = self._memory.pop(contact_id, [])
+        else:
+            key = contact_order(contact_id)
+            if self._last_key is not None and key < self._last_key:
+                raise NotSorted("the contacts file is not sorted by contact id")
+            self._last_key, found = key, self._take(key)
+        self.matched += len(found)
+        return found
+
+    def _take(self, key: tuple) -> list[Activity]:
+        found = []
+        while self._pending is not None and self._pending_key <= key:
+            if self._pending_key == key:
+                found.append(self._pending.activity)
+            else:
+                self.unmatched += 1
+            self._advance()
+        return found
+
+    def _advance(self) -> None:
+        pending = self._pending
+        for item in self._rows:
+            self.rows += 1
+            if isinstance(item, Skipped):
+                self.skips.add(item)
+                continue
+            if pending is None or item.contact_id != pending.contact_id:   # a contact's rows come together
+                key = contact_order(item.contact_id)
+                if pending is not None and key < self._pending_key:
+                    raise NotSorted("the activity file is not sorted by contact id")
+                self._pending_key = key
+            self._pending = item
+            return
+        self._pending = None
+
+    def _load(self) -> None:
+        self._memory = {}
+        for item in self._rows:
+            self.rows += 1
+            if isinstance(item, Skipped):
+                self.skips.add(item)
+            else:
+                self._memory.setdefault(item.contact_id, []).append(item.activity)
+
+    def finish(self) -> None:
+        """Count the activities no contact asked for (reading the rest of a streamed file), then close it."""
+        if self._memory is None:
+            while self._pending is not None:
+                self.unmatched += 1
+                self._advance()
+        else:
+            self.unmatched = sum(map(len, self._memory.values()))
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()

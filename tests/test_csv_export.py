@@ -1,0 +1,326 @@
+"""bot.csv_export: HubSpot's export labels, dates as exported, every kind of bad input, the activity feed."""
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow, ExportError,
+                            NotSorted, Skipped, contact_order, parse_export_time, property_for_header, time_checker)
+from bot.models import Activity, parse_hubspot_time
+from bot.rules import load_config
+from bot.scoring import company_properties_to_read, contact_properties_to_read
+
+REPO = Path(__file__).resolve().parent.parent
+NEW_YORK = ZoneInfo("America/New_York")
+UTC = timezone.utc
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def rows_of(path: Path, **options) -> list:
+    export = ContactExport(path, **options)
+    try:
+        return list(export)
+    finally:
+        export.close()
+
+
+# --- labels ----------------------------------------------------------------------------------------
+
+LABEL_CASES = [
+    ("Record ID", "hs_object_id"),
+    ("Contact ID", "hs_object_id"),
+    ("First Name", "firstname"),
+    ("  job   title ", "jobtitle"),                       # case and spacing do not matter
+    ("Number of Employees", "numemployees"),
+    ("Company size", "company_size"),
+    ("Lifecycle Stage", "lifecyclestage"),
+    ("Lead Status", "hs_lead_status"),
+    ("Recent Conversion", "recent_conversion_event_name"),
+    ("Recent Conversion Date", "recent_conversion_date"),
+    ("Number of Pageviews", "hs_analytics_num_page_views"),
+    ("Time of Last Session", "hs_analytics_last_visit_timestamp"),
+    ("Last marketing email open date", "hs_email_last_open_date"),
+    ("LAST MARKETING EMAIL CLICK DATE", "hs_email_last_click_date"),
+    ("Date of last meeting booked in meetings tool", "engagements_last_meeting_booked"),
+    ("Associated Company", "company.name"),
+    ("jobtitle", "jobtitle"),                             # internal names are read as they are
+    ("handoff_score", "handoff_score"),
+    ("company.numberofemployees", "company.numberofemployees"),
+    ("Sales Outcome", None),                              # a custom label nobody mapped
+    ("Job-Title", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize("header, expected", LABEL_CASES)
+def test_export_labels_map_to_internal_names(header, expected):
+    assert property_for_header(header) == expected
+
+
+def test_every_contact_property_the_scorer_reads_has_an_export_label():
+    rules = load_config(REPO / "config").scoring
+    assert set(contact_properties_to_read(rules)) <= set(CONTACT_LABELS.values())
+    assert "company.name" in CONTACT_LABELS.values() and "name" in company_properties_to_read(rules)
+
+
+# --- dates -----------------------------------------------------------------------------------------
+
+TIME_CASES = [
+    ("2026-11-20 14:03", UTC, datetime(2026, 11, 20, 14, 3, tzinfo=UTC)),
+    ("2026-11-20 14:03", NEW_YORK, datetime(2026, 11, 20, 19, 3, tzinfo=UTC)),
+    (" 2026-11-20 14:03 ", UTC, datetime(2026, 11, 20, 14, 3, tzinfo=UTC)),
+    ("2026-11-20", UTC, datetime(2026, 11, 20, tzinfo=UTC)),
+    ("2026-11-20T14:03:05.250Z", NEW_YORK, datetime(2026, 11, 20, 14, 3, 5, 250000, tzinfo=UTC)),
+    ("2026-11-20T14:03:00+01:00", UTC, datetime(2026, 11, 20, 13, 3, tzinfo=UTC)),
+    ("1779285780000", UTC, datetime(2026, 5, 20, 14, 3, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize("text, zone, expected", TIME_CASES)
+def test_dates_are_read_as_exported(text, zone, expected):
+    assert parse_export_time(text, zone) == expected
+
+
+@pytest.mark.parametrize("text, zone, expected", TIME_CASES)
+def test_a_checked_date_reads_the_same_to_the_scorer(text, zone, expected):
+    assert parse_hubspot_time(time_checker(zone)(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["20/11/2026", "11/20/2026 2:03 PM", "yesterday", "2026-13-01", "",
+                                  "99999999999999999999", "2026-11-20 25:00"])
+def test_a_bad_date_is_refused_naming_the_value(text):
+    with pytest.raises(ValueError, match="cannot read .* as a date"):
+        parse_export_time(text)
+    with pytest.raises(ValueError, match="as a date"):
+        time_checker(UTC)(text)
+
+
+def test_a_valid_date_stays_as_exported_in_utc():
+    assert time_checker(UTC)("2026-11-20 14:03") == "2026-11-20 14:03"
+    assert time_checker(NEW_YORK)("2026-11-20 14:03") == "2026-11-20T14:03:00-05:00"
+
+
+# --- reading an export -----------------------------------------------------------------------------
+
+EXPORT = (
+    "Record ID,First Name,Job Title,Number of Employees,Lifecycle Stage,Lead Status,Recent Conversion,"
+    "Recent Conversion Date,Associated Company,company.industry,Sales Outcome,Favourite Colour,jobtitle\n"
+    "101,Ana,VP Sales,100-500,Sales Qualified Lead,Unqualified,Demo request,2026-11-20 14:03,Acme,"
+    "Computer Software,SQL,blue,ignored twice\n"
+    "102,,,,,,,,,,,,\n"
+)
+
+
+def test_an_export_reads_as_contacts_with_values_as_the_api_gives_them(tmp_path):
+    export = ContactExport(write(tmp_path / "contacts.csv", EXPORT), outcome="sales outcome")
+    first, second = list(export)
+    export.close()
+    assert first == ContactRow(2, first.contact, "SQL")
+    assert dict(first.contact.properties) == {
+        "firstname": "Ana", "jobtitle": "VP Sales", "numemployees": "100-500",
+        "lifecyclestage": "salesqualifiedlead", "hs_lead_status": "UNQUALIFIED",
+        "recent_conversion_event_name": "Demo request", "recent_conversion_date": "2026-11-20 14:03"}
+    assert dict(first.contact.company.properties) == {"name": "Acme", "industry": "COMPUTER_SOFTWARE"}
+    assert (second.contact.id, dict(second.contact.properties), second.contact.company, second.outcome) == \
+        ("102", {}, None, None)
+    assert export.ignored == ["Sales Outcome", "Favourite Colour", "jobtitle"]
+    assert {"jobtitle", "company.industry", "company.name"} <= export.properties
+
+
+def test_a_byte_order_mark_and_trailing_empty_fields_are_fine(tmp_path):
+    path = write(tmp_path / "c.csv", "\ufeffRecord ID,Job Title\n7,CEO,,\n\n8,CTO\n")
+    assert [(row.row, row.contact.id) for row in rows_of(path)] == [(2, "7"), (4, "8")]
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+BAD_ROWS = [
+    # (data rows after a "Record ID,Job Title,Recent Conversion Date" header, the skip, rows still read)
+    ("1,VP,20/11/2026\n2,CEO,2026-11-20 14:03\n",
+     Skipped(2, "Recent Conversion Date", "cannot read '20/11/2026' as a date (expected a date like "
+                                          "2026-11-20 14:03 or ISO-8601)"), ["2"]),
+    ("1,VP,2026-11-20,extra\n2,CEO,\n",
+     Skipped(2, None, "4 fields where the header has 3: a stray ',' or quote?"), ["2"]),
+    ("1,VP\n2,CEO,\n", Skipped(2, None, "2 fields where the header has 3: a stray ',' or quote?"), ["2"]),
+    (" ,VP,\n2,CEO,\n", Skipped(2, "Record ID", "no contact id"), ["2"]),
+]
+
+
+@pytest.mark.parametrize("rows, skipped, read", BAD_ROWS)
+def test_a_bad_row_is_skipped_naming_row_and_column_and_the_rest_read(tmp_path, rows, skipped, read):
+    path = write(tmp_path / "c.csv", "Record ID,Job Title,Recent Conversion Date\n" + rows)
+    found = rows_of(path)
+    assert [item for item in found if isinstance(item, Skipped)] == [skipped]
+    assert [item.contact.id for item in found if isinstance(item, ContactRow)] == read
+
+
+def test_a_row_that_is_not_utf8_is_skipped_and_the_rest_read(tmp_path):
+    path = write(tmp_path / "c.csv", b"Record ID,Last Name\n1,M\xfcller\n2,Smith\n")
+    found = rows_of(path)
+    assert found[0] == Skipped(2, None, "not UTF-8 text: export the file as CSV UTF-8")
+    assert found[1].contact.properties == {"lastname": "Smith"}
+
+
+def test_a_skipped_row_message_names_row_and_column():
+    assert str(Skipped(12, "Recent Conversion Date", "bad")) == "row 12, column 'Recent Conversion Date': bad"
+    assert str(Skipped(3, None, "bad")) == "row 3: bad"
+
+
+@pytest.mark.parametrize("delimiter, named", [(";", "';'"), ("\t", "tab"), ("|", "'|'")])
+def test_an_export_with_another_delimiter_is_detected_and_read(tmp_path, delimiter, named):
+    rows = ["Record ID", "Job Title", "Industry"], ["1", "VP, Sales", "Software"], ["2", "CEO", "SaaS"]
+    path = write(tmp_path / "contacts.csv", "".join(delimiter.join(row) + "\n" for row in rows))
+    export = ContactExport(path)
+    found = list(export)
+    export.close()
+    assert export.file.notes == [f"contacts.csv looks like {named}-separated: read it that way"]
+    assert found[0].contact.properties == {"jobtitle": "VP, Sales", "industry": "Software"}
+
+
+def test_a_delimiter_given_wrongly_is_refused_with_what_the_file_looks_like(tmp_path):
+    path = write(tmp_path / "contacts.csv", "Record ID,Job Title\n1,VP\n2,CEO\n")
+    with pytest.raises(ExportError, match="looks like ','-separated: run again without --delimiter"):
+        ContactExport(path, delimiter=";")
+
+
+FATAL = [
+    ("First Name,Job Title\nAna,VP\n", {}, r"row 1: missing required column\(s\): Record ID \(the header has "
+                                           r"'First Name', 'Job Title'\)"),
+    ("Record ID,Job Title\n1,VP\n", {"outcome": "Outcome"}, r"missing required column\(s\): 'Outcome' "
+                                                            r"\(named by --outcome\)"),
+    ("", {}, "the file is empty"),
+    (b"PK\x03\x04\x14\x00binary", {}, "Excel workbook, not CSV"),
+]
+
+
+@pytest.mark.parametrize("content, options, message", FATAL)
+def test_a_file_that_cannot_be_read_is_refused_naming_it(tmp_path, content, options, message):
+    path = write(tmp_path / "contacts.csv", content)
+    with pytest.raises(ExportError, match=message) as raised:
+        ContactExport(path, **options)
+    assert str(raised.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "."])
+def test_a_missing_or_unreadable_path_is_refused(tmp_path, name):
+    with pytest.raises(ExportError, match="cannot read the file"):
+        ContactExport(tmp_path / name)
+
+
+# --- the activity file -----------------------------------------------------------------------------
+
+ACTIVITY_HEADER = "contact_id,kind,occurred_at,label,count\n"
+
+
+def test_activity_rows_become_activities(tmp_path):
+    path = write(tmp_path / "a.csv", ACTIVITY_HEADER + "5,page_view,2026-11-20T14:03:00Z,/pricing,3\n"
+                                                      "5,form_submission,2026-11-21 09:00,Demo request,\n")
+    activities = ActivityFile(path)
+    assert [(row.contact_id, row.activity) for row in activities] == [
+        ("5", Activity("page_view", datetime(2026, 11, 20, 14, 3, tzinfo=UTC), "/pricing", 3)),
+        ("5", Activity("form_submission", datetime(2026, 11, 21, 9, 0, tzinfo=UTC), "Demo request", 1))]
+    activities.close()
+
+
+BAD_ACTIVITIES = [
+    ("5,pageview,2026-11-20,/x,1", "kind", "unknown kind 'pageview': use one of form_submission, page_view, "
+                                           "email_open, email_click, meeting_booked, chat"),
+    ("5,page_view,last week,/x,1", "occurred_at", "cannot read 'last week' as a date (expected a date like "
+                                                  "2026-11-20 14:03 or ISO-8601)"),
+    ("5,page_view,2026-11-20,/x,0", "count", "expected a whole number of at least 1 (got '0')"),
+    ("5,page_view,2026-11-20,/x,two", "count", "expected a whole number of at least 1 (got 'two')"),
+    (",page_view,2026-11-20,/x,1", "contact_id", "no contact id"),
+]
+
+
+@pytest.mark.parametrize("row, column, problem", BAD_ACTIVITIES)
+def test_a_bad_activity_row_is_skipped_naming_its_column(tmp_path, row, column, problem):
+    path = write(tmp_path / "a.csv", ACTIVITY_HEADER + row + "\n6,chat,2026-11-20,,\n")
+    activities = ActivityFile(path)
+    first, second = list(activities)
+    activities.close()
+    assert first == Skipped(2, column, problem)
+    assert second.contact_id == "6"
+
+
+def test_an_activity_file_without_its_required_columns_is_refused(tmp_path):
+    path = write(tmp_path / "a.csv", "contact_id,label\n5,x\n")
+    with pytest.raises(ExportError, match=r"missing required column\(s\): kind, occurred_at"):
+        ActivityFile(path)
+
+
+# --- the feed --------------------------------------------------------------------------------------
+
+ORDER_CASES = [("9", "10", True), ("10", "10", False), ("10", "9", False), ("123", "abc", True),
+               ("abc", "abd", True), ("99999999999999999999", "a", True)]
+
+
+@pytest.mark.parametrize("first, second, before", ORDER_CASES)
+def test_numeric_contact_ids_sort_by_value(first, second, before):
+    assert (contact_order(first) < contact_order(second)) == before
+
+
+def test_ids_equal_in_value_but_written_differently_stay_apart():
+    assert contact_order("00123") != contact_order("123")
+
+
+def activity_file(tmp_path: Path, ids: list[str]) -> Path:
+    rows = "".join(f"{cid},chat,2026-11-{10 + i:02d}T10:00:00Z,n{i},1\n" for i, cid in enumerate(ids))
+    return write(tmp_path / "a.csv", ACTIVITY_HEADER + rows)
+
+
+def labels(activities: list[Activity]) -> list[str]:
+    return [activity.label for activity in activities]
+
+
+def test_a_sorted_file_is_streamed_in_step_with_sorted_contacts(tmp_path):
+    feed = ActivityFeed(activity_file(tmp_path, ["1", "3", "3", "7", "12", "40"]))
+    asked = [labels(feed.for_contact(cid)) for cid in ["3", "5", "12", "12", "13"]]
+    feed.finish()
+    assert asked == [["n1", "n2"], [], ["n4"], [], []]      # a repeated id gets nothing the second time
+    assert feed.held == "streamed (both files sorted by contact id)"
+    assert (feed.rows, feed.matched, feed.unmatched) == (6, 3, 3)   # 1, 7 and 40 belong to nobody asked
+
+
+def test_each_contact_gets_exactly_its_own_activities_when_streamed(tmp_path):
+    feed = ActivityFeed(activity_file(tmp_path, ["1", "3", "3", "7", "12", "40"]))
+    found = [labels(feed.for_contact(cid)) for cid in ["1", "3", "7", "12", "40"]]
+    feed.finish()
+    assert found == [["n0"], ["n1", "n2"], ["n3"], ["n4"], ["n5"]]
+    assert (feed.matched, feed.unmatched) == (6, 0)
+
+
+def test_contacts_out_of_order_stop_the_stream(tmp_path):
+    feed = ActivityFeed(activity_file(tmp_path, ["1", "3", "7"]))
+    feed.for_contact("3")
+    with pytest.raises(NotSorted, match="the contacts file is not sorted by contact id"):
+        feed.for_contact("1")
+    feed.close()
+
+
+def test_activities_out_of_order_stop_the_stream(tmp_path):
+    feed = ActivityFeed(activity_file(tmp_path, ["1", "7", "3"]))
+    with pytest.raises(NotSorted, match="the activity file is not sorted by contact id"):
+        feed.for_contact("7")
+    feed.close()
+
+
+def test_held_in_memory_any_order_is_matched(tmp_path):
+    feed = ActivityFeed(activity_file(tmp_path, ["7", "1", "3", "7"]), hold_in_memory="unsorted")
+    found = [labels(feed.for_contact(cid)) for cid in ["3", "7", "2", "7"]]
+    feed.finish()
+    assert found == [["n2"], ["n0", "n3"], [], []]
+    assert feed.held == "held in memory (unsorted)"
+    assert (feed.rows, feed.matched, feed.unmatched) == (4, 3, 1)
+
+
+def test_a_naive_activity_time_is_read_in_the_given_zone(tmp_path):
+    path = write(tmp_path / "a.csv", ACTIVITY_HEADER + "5,chat,2026-11-20 09:00,,\n")
+    feed = ActivityFeed(path, zone=NEW_YORK)
+    assert feed.for_contact("5")[0].occurred_at == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    feed.finish()
