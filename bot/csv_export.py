@@ -315,6 +315,7 @@ class ContactExport:
         self.properties = {(COMPANY_PREFIX if c.on_company else "") + c.key for c in columns}
         self._id = next(c for c in columns if c.key == CONTACT_ID and not c.on_company)
         self._outcome = _column_index(self.file.header, outcome) if outcome else None
+        self.outcome_header = None if self._outcome is None else self.file.header[self._outcome]
         self._plain = [(c.index, c.key) for c in columns if not (c.convert or c.on_company or c is self._id)]
         self._company = [(c.index, c.key) for c in columns if c.on_company and not c.convert]
         self._converted = [(c.index, c.key, c.on_company, c.convert, c.header) for c in columns if c.convert]
