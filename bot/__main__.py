@@ -1,4 +1,4 @@
-"""The CLI: python -m bot run | web | worker | migrate | check-config [DIR] | setup-hubspot."""
+"""The CLI: python -m bot run | web | worker | migrate | check-config [DIR] | setup-hubspot | explain | backtest."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +19,12 @@ log = logging.getLogger("handoff")
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "backtest":   # needs no database or secrets: a file and the config
+        from bot.backtest import main as backtest
+        return backtest(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "check-config":
         return cmd_check_config(args.directory)
     try:
@@ -47,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the config files")
     check.add_argument("directory", nargs="?", default=None)
     sub.add_parser("setup-hubspot", help="create Handoff's property group and contact properties")
+    sub.add_parser("backtest", add_help=False,
+                   help="score a HubSpot contacts export with the config (python -m bot backtest --help)")
     explain = sub.add_parser("explain", help="a contact's score history with the reasons for each score")
     explain.add_argument("contact_id")
     return parser

@@ -78,3 +78,14 @@ def test_setup_hubspot_creates_the_properties_once():
 def test_setup_hubspot_without_a_token_says_which_variable():
     result = bot("setup-hubspot", env={"HUBSPOT_ACCESS_TOKEN": ""})
     assert result.returncode == 2 and "HUBSPOT_ACCESS_TOKEN" in result.stderr
+
+
+def test_backtest_runs_from_the_cli_on_the_sample_export():
+    result = bot("backtest", "samples/contacts.csv", "--outcome", "Sales Outcome", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "MQLs:" in result.stdout and "Conversion by score band" in result.stdout
+
+
+def test_unknown_arguments_are_refused_outside_backtest():
+    result = bot("migrate", "--force")
+    assert result.returncode == 2 and "unrecognized arguments" in result.stderr
