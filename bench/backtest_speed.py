@@ -1,0 +1,128 @@
+"""Backtest speed and memory against file size: contacts scored per second on one core, and peak memory.
+
+    python -m bench.backtest_speed                    # 5k, 50k and 200k synthetic contacts
+    python -m bench.backtest_speed --sizes 5000,50000 --unsorted
+
+Files come from scripts/make_sample_data.py (same generator as samples/, other sizes) in a temp dir.
+Each figure is measured in a fresh process, so peak RSS (getrusage) belongs to that run alone:
+  read   reading the export and the activity file only (no scoring): the CSV side's cost
+  score  the whole backtest with the shipped config and an outcome column
+  unsorted  (with --unsorted) the same on an activity file out of contact-id order: held in memory
+  scorer  bot.scoring.score_contact alone, on the first 5,000 contacts read beforehand: the ceiling
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+AS_OF = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+SIZES = (5_000, 50_000, 200_000)
+
+
+def generate(directory: Path, contacts: int, unsorted: bool) -> None:
+    command = [sys.executable, str(REPO / "scripts" / "make_sample_data.py"), "--contacts", str(contacts),
+               "--out", str(directory)] + (["--unsorted-activities"] if unsorted else [])
+    subprocess.run(command, check=True)
+
+
+def measure(directory: Path, mode: str) -> dict:
+    """One run in this process: contacts, seconds, peak RSS in MB."""
+    from bot.backtest import Inputs, run_backtest
+    from bot.csv_export import ActivityFeed, ContactExport
+    from bot.rules import load_config
+    contacts, activities = directory / "contacts.csv", directory / "activities.csv"
+    if mode == "scorer":
+        return _scorer_only(ContactExport(contacts), ActivityFeed(activities), load_config(REPO / "config").scoring)
+    started = time.perf_counter()
+    if mode == "read":
+        count = _read_only(ContactExport(contacts, "Sales Outcome"), ActivityFeed(activities))
+    else:
+        inputs = Inputs(contacts, load_config(REPO / "config").scoring, AS_OF, activities=activities,
+                        outcome="Sales Outcome")
+        count = run_backtest(inputs).tally.scored
+    seconds = time.perf_counter() - started
+    return {"contacts": count, "seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _read_only(export, feed) -> int:
+    count = 0
+    for item in export:
+        if hasattr(item, "contact"):
+            feed.for_contact(item.contact.id)
+            count += 1
+    feed.finish()
+    export.close()
+    return count
+
+
+def _scorer_only(export, feed, rules) -> dict:
+    from bot.activities import activities_from_contact
+    from bot.backtest import combine_activities
+    from bot.scoring import score_contact
+    inputs = []
+    for item in export:
+        if hasattr(item, "contact") and len(inputs) < 5000:
+            inputs.append((item.contact, combine_activities(activities_from_contact(item.contact),
+                                                            feed.for_contact(item.contact.id))))
+    started = time.perf_counter()
+    for contact, activities in inputs:
+        score_contact(contact, activities, rules, AS_OF)
+    seconds = time.perf_counter() - started
+    return {"contacts": len(inputs), "seconds": seconds,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_child(directory: Path, mode: str) -> dict:
+    output = subprocess.run([sys.executable, "-m", "bench.backtest_speed", "--measure", str(directory), mode],
+                            cwd=REPO, check=True, capture_output=True, text=True).stdout
+    return json.loads(output)
+
+
+def report(size: int, mode: str, directory: Path) -> None:
+    figures = run_child(directory, mode)
+    megabytes = sum(path.stat().st_size for path in directory.glob("*.csv")) / 1e6
+    print(f"{size:>8,} contacts ({megabytes:6.1f} MB of CSV)  {mode:<8}  "
+          f"{figures['contacts'] / figures['seconds']:>8,.0f} contacts/s  peak RSS {figures['peak_mb']:6.1f} MB",
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Backtest contacts/s and peak memory against file size.")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--unsorted", action="store_true", help="also time an activity file out of id order")
+    parser.add_argument("--measure", nargs=2, metavar=("DIR", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure[0]), args.measure[1])))
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="handoff-backtest-bench-"))
+    try:
+        sizes = [int(size) for size in args.sizes.split(",")]
+        for size in sizes:
+            _bench_size(workdir, size, args.unsorted, sizes)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench_size(workdir: Path, size: int, unsorted: bool, sizes: list[int]) -> None:
+    directory = workdir / str(size)
+    generate(directory, size, unsorted=False)
+    for mode in ("read", "score") + (("scorer",) if size == min(sizes) else ()):
+        report(size, mode, directory)
+    if unsorted:
+        generate(directory, size, unsorted=True)
+        report(size, "unsorted", directory)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
