@@ -45,6 +45,7 @@ FEW = 30                     # fewer contacts with a known outcome than this: a 
 EXAMPLES = 8                 # contacts shown per kind of change in --compare
 OUTCOME_VALUES_SHOWN = 12
 PROGRESS_EVERY = 1024        # rows between progress checks: a clock read per row would cost more
+PROGRESS_FROM_BYTES = 1_000_000   # smaller exports are scored in well under a second: no bar
 
 
 # --- outcomes ----------------------------------------------------------------------------------
@@ -800,7 +801,8 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
         inputs = _inputs(args, datetime.now(timezone.utc))
-        progress = Progress(sys.stderr, inputs.contacts.stat().st_size) if sys.stderr.isatty() else None
+        size = inputs.contacts.stat().st_size
+        progress = Progress(sys.stderr, size) if sys.stderr.isatty() and size >= PROGRESS_FROM_BYTES else None
         result = run_backtest(inputs, progress)
     except (ExportError, ConfigError, _Refused, SettingsError) as error:
         print(f"backtest: {error}", file=sys.stderr)
