@@ -30,7 +30,7 @@ from bot.rules import ConfigError, ScoringRules, load_config
 from bot.rules.conditions import EMPLOYEES, properties_used
 from bot.rules.durations import window_words
 from bot.rules.grades import ENGAGEMENT_GRADES, FIT_GRADES
-from bot.scoring import score_contact
+from bot.scoring import qualifies, score_contact
 from bot.settings import Settings, SettingsError
 
 # Outcome values that count as converted (compared without case, "_" or "-"); any other non-blank
@@ -140,10 +140,8 @@ class Tally:
 
 
 def passes_mql_rule(rules: ScoringRules, total: float, grade: str) -> bool:
-    """The MQL rule before gates and recency, for a contact not yet an MQL (as bot.scoring decides it)."""
-    by_score, by_grade = total >= rules.mql_threshold, grade in (rules.mql_grades or ())
-    return {"threshold": by_score, "grades": by_grade, "both": by_score and by_grade,
-            "either": by_score or by_grade}[rules.rule]
+    """The MQL rule before gates and recency, for a contact not yet an MQL (exactly as bot.scoring decides it)."""
+    return qualifies(rules, total, grade)
 
 
 def _rate_at(rates: dict, key) -> Rate:

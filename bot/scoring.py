@@ -75,7 +75,7 @@ def score_contact(contact: Contact, activities: Sequence[Activity], rules: Scori
     total = _round(fit_points + engagement_points)
     grade = rules.grades.grade(fit_points, engagement_points) if rules.grades else ""
     return Score(contact_id=contact.id, total=total, fit=fit_points, engagement=engagement_points,
-                 is_mql=not failed and _qualifies(rules, total, grade, was_mql),
+                 is_mql=not failed and qualifies(rules, total, grade, was_mql),
                  high_intent=any(isinstance(rule, EngagementRule) and rule.high_intent for rule, _ in fired),
                  reasons=tuple(fit + engagement), gates_failed=tuple(failed), last_engaged_at=last_engaged,
                  summary=_summary(contact, engagement), computed_at=now, grade=grade)
@@ -121,7 +121,7 @@ def _trim(name: str, axis: str, points: float, cap: float) -> list[Reason]:
     return [Reason(f"{name} cap", axis, _round(cap - points), evidence)]
 
 
-def _qualifies(rules: ScoringRules, total: float, grade: str, was_mql: bool) -> bool:
+def qualifies(rules: ScoringRules, total: float, grade: str, was_mql: bool = False) -> bool:
     """The MQL rule before gates and recency: the threshold (the exit one for a standing MQL), grades, or both."""
     by_score = total >= rules.threshold_for(was_mql)
     by_grade = grade in (rules.mql_grades or ())
