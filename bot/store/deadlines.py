@@ -46,10 +46,17 @@ def cancel_for_lead(conn: Connection, lead_id: int, now: datetime, kinds: tuple[
 
 
 def postpone_for_lead(conn: Connection, lead_id: int, pause: timedelta, now: datetime) -> int:
-    """A snooze pauses the SLA clock: every pending step and due time moves on by the pause."""
-    return conn.execute(update(deadlines).where(deadlines.c.lead_id == lead_id, deadlines.c.state == "pending")
-                        .values(run_at=deadlines.c.run_at + pause, due_at=deadlines.c.due_at + pause,
-                                started_at=deadlines.c.started_at + pause, updated_at=now)).rowcount
+    """A snooze pauses the SLA clock: every pending step and due time moves on by the pause.
+
+    Row by row in Python: date arithmetic in SQL is spelled differently on SQLite and PostgreSQL.
+    """
+    rows = conn.execute(select(deadlines).where(deadlines.c.lead_id == lead_id, deadlines.c.state == "pending"))
+    moved = 0
+    for row in rows.all():
+        moved += conn.execute(update(deadlines).where(deadlines.c.id == row.id, deadlines.c.state == "pending")
+                              .values(run_at=row.run_at + pause, due_at=row.due_at + pause,
+                                      started_at=row.started_at + pause, updated_at=now)).rowcount
+    return moved
 
 
 def overdue_count(conn: Connection, now: datetime) -> int:
