@@ -9,12 +9,14 @@ from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_tables
-from pydantic import PlainValidator
+from pydantic import BeforeValidator, Field, PlainValidator, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from bot.rules.durations import BusinessDays, BusinessDuration, WallDuration, parse_duration
+from bot.rules.durations import BusinessDays, BusinessDuration, WallDuration, parse_duration, window_words
 from bot.rules.validation import Strict, parse_share
 
-ACTIONS = ("remind_sdr", "notify_managers")   # what an escalation step may do
+ACTIONS = ("remind_sdr", "notify_managers", "reassign")   # what an escalation step may do
+BREACH_ACTIONS = ("mark_away",)                             # what too many breaches in a day do
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALWAYS = "always"
@@ -43,7 +45,7 @@ def _country_holidays(country: str, subdivision: str | None, year: int) -> froze
 
 @dataclass(frozen=True)
 class EscalationStep:
-    """One rung of the ladder: `action` once the lead has waited `at_share` of accept_within, or `at_offset`."""
+    """One rung of the ladder: `action` once the lead has waited `at_share` of its accept window, or `at_offset`."""
     action: str
     at_share: float | None = None
     at_offset: timedelta | None = None
@@ -57,6 +59,20 @@ DEFAULT_ESCALATION = (EscalationStep("remind_sdr", at_share=1.0), EscalationStep
 
 
 @dataclass(frozen=True)
+class Cadence:
+    """The effort owed before a lead may be recycled: `touches` contact attempts within `within` of the MQL."""
+    touches: int = 7
+    within: BusinessDays = BusinessDays(10)
+
+
+@dataclass(frozen=True)
+class BreachLimit:
+    """After `per_day` missed deadlines in one of the rep's local days, `then` happens (mark_away)."""
+    per_day: int = 3
+    then: str = "mark_away"
+
+
+@dataclass(frozen=True)
 class SlaRules:
     """The SLA as the sweeper and business-time code use it. Steps are sorted by when they are due."""
     timezone: ZoneInfo
@@ -66,6 +82,9 @@ class SlaRules:
     first_touch_within: timedelta | BusinessDays = timedelta(hours=1)
     escalation: tuple[EscalationStep, ...] = DEFAULT_ESCALATION
     max_snooze: timedelta = timedelta(hours=4)
+    fast_lane_accept_within: timedelta = timedelta(minutes=5)
+    cadence: Cadence = Cadence()
+    breaches: BreachLimit | None = BreachLimit()   # None: no daily limit
 
 
 # --- parsing what people write ---------------------------------------------------------------
@@ -183,9 +202,42 @@ def _at(value: Any) -> tuple[float | None, timedelta | None]:
     return None, offset
 
 
+def _business_days(value: Any) -> BusinessDays:
+    try:
+        parsed = parse_duration(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, BusinessDays) or parsed.days <= 0:
+        raise ValueError(f"expected a number of business days like 10bd, more than zero (got {value!r})")
+    return parsed
+
+
+def _count(value: Any) -> Any:
+    # YAML reads yes/no/on/off as booleans, and pydantic would take true for 1.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number (got {str(value).lower()})")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_count), Field(ge=1)]
+
+
 class EscalationDoc(Strict):
     at: Annotated[tuple, PlainValidator(_at)]
     do: Literal[ACTIONS]
+
+    def to_step(self) -> EscalationStep:
+        return EscalationStep(self.do, *self.at)
+
+
+class CadenceDoc(Strict):
+    touches: Count = Cadence.touches
+    within: Annotated[BusinessDays, PlainValidator(_business_days)] = Cadence.within
+
+
+class BreachesDoc(Strict):
+    per_day: Count = BreachLimit.per_day
+    then: Literal[BREACH_ACTIONS] = BreachLimit.then
 
 
 class SlaDoc(Strict):
@@ -194,20 +246,62 @@ class SlaDoc(Strict):
     business_hours: Annotated[Any, PlainValidator(_business_hours)]
     holidays: Annotated[HolidayCalendar, PlainValidator(_holidays)] = HolidayCalendar()
     accept_within: WallDuration
+    fast_lane_accept_within: WallDuration = SlaRules.fast_lane_accept_within
     first_touch_within: BusinessDuration
     escalation: tuple[EscalationDoc, ...] | None = None   # None (absent): the default ladder
     max_snooze: WallDuration = timedelta(hours=4)
+    cadence: CadenceDoc = CadenceDoc()
+    breaches: BreachesDoc | None = BreachesDoc()           # null: no daily limit
+
+    @model_validator(mode="after")
+    def _refuse_twin_steps(self) -> SlaDoc:
+        twins = _ladder_twins(self.escalation or (), self._accept_spans())
+        if twins:
+            raise ValidationError.from_exception_data("SlaDoc", [_twin_error(self.escalation, *twin) for twin in twins])
+        return self
 
     def to_rules(self) -> SlaRules:
         return SlaRules(timezone=self.timezone, business_hours=self.business_hours, holidays=self.holidays,
                         accept_within=self.accept_within, first_touch_within=self.first_touch_within,
-                        escalation=self._ladder(), max_snooze=self.max_snooze)
+                        escalation=self._ladder(), max_snooze=self.max_snooze,
+                        fast_lane_accept_within=self.fast_lane_accept_within,
+                        cadence=Cadence(self.cadence.touches, self.cadence.within),
+                        breaches=self.breaches and BreachLimit(self.breaches.per_day, self.breaches.then))
+
+    def _accept_spans(self) -> tuple[timedelta, ...]:
+        """The accept windows a ladder is measured against: the normal one and the (never longer) fast lane."""
+        return self.accept_within, min(self.fast_lane_accept_within, self.accept_within)
 
     def _ladder(self) -> tuple[EscalationStep, ...]:
         if self.escalation is None:
             return DEFAULT_ESCALATION
-        steps = [EscalationStep(step.do, *step.at) for step in self.escalation]
+        steps = [step.to_step() for step in self.escalation]
         return tuple(sorted(steps, key=lambda step: step.due_after(self.accept_within)))
 
 
-SLA_MODELS = (SlaDoc, EscalationDoc)
+def _ladder_twins(steps: tuple[EscalationDoc, ...], spans: tuple[timedelta, ...]) -> list[tuple[int, int, timedelta]]:
+    """(earlier, later, accept window): each step that repeats an earlier one's action at the same moment."""
+    twins = []
+    for later in range(len(steps)):
+        found = ((earlier, _shared_window(steps[earlier].to_step(), steps[later].to_step(), spans))
+                 for earlier in range(later))
+        twins += [(earlier, later, span) for earlier, span in found if span is not None][:1]
+    return twins
+
+
+def _shared_window(one: EscalationStep, other: EscalationStep, spans: tuple[timedelta, ...]) -> timedelta | None:
+    """The first accept window in which both steps do the same thing at the same moment, if any."""
+    if one.action != other.action:
+        return None
+    return next((span for span in spans if one.due_after(span) == other.due_after(span)), None)
+
+
+def _twin_error(steps: tuple[EscalationDoc, ...], first: int, second: int, span: timedelta) -> InitErrorDetails:
+    message = (f"escalation[{first}] already does {steps[second].do} at this moment (when the accept window "
+               f"is {window_words(span)}); each step runs once per lead: remove one or give it another `at`")
+    # Raised with the step's own location, so check-config names its line rather than the whole file's.
+    return InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": message}),
+                            loc=("escalation", second, "at"), input=steps[second].at)
+
+
+SLA_MODELS = (SlaDoc, EscalationDoc, CadenceDoc, BreachesDoc)
