@@ -89,7 +89,7 @@ ERRORS = [
     ("sla", 'mon-fri=>fri-mon', 2, "business_hours", "'fri-mon' is not a day or a day range running forward"),
     ("sla", 'mon-fri=>weekdays', 2, "business_hours", "'weekdays' is not a day or a day range like mon-fri"),
     ("sla", "{at: 200%, do: notify_managers}=>{at: 200%, do: call_ceo}", 9, "escalation[1].do",
-     "expected 'remind_sdr' or 'notify_managers' (got 'call_ceo')"),
+     "expected 'remind_sdr', 'notify_managers' or 'reassign' (got 'call_ceo')"),
     ("sla", "{at: 200%, do: notify_managers}=>{at: soon, do: notify_managers}", 9, "escalation[1].at",
      "expected a share of accept_within like 100% or a duration like 10m (got 'soon')"),
     ("sla", "{at: 100%, do: remind_sdr}=>{at: 0%, do: remind_sdr}", 8, "escalation[0].at", "must be more than 0%"),
