@@ -6,6 +6,7 @@ writes, notes, Slack posts) in the outbox with keys, so a double click or a re-s
 """
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
 from bot import lifecycle
+from bot.models import to_utc_iso
 from bot.routing import may_act_on_lead
 from bot.services import Services
 from bot.store import deadlines, effects, journey, kv, leads
@@ -235,9 +237,13 @@ def _write_contact(conn: Connection, lead: Row, step: str, properties: dict[str,
 
 
 def _note(conn: Connection, lead: Row, step: str, body: str, now: datetime) -> None:
-    """A note on the HubSpot contact, so an AE sees in HubSpot what the rep saw in Slack."""
+    """A note on the HubSpot contact, so an AE sees in HubSpot what the rep saw in Slack.
+
+    HubSpot renders a note's body as HTML: what the rep typed is escaped so it stays text.
+    """
     effects.add_effect(conn, f"lead:{lead.id}:note:{step}", "hubspot_note",
-                       {"contact_id": lead.contact_id, "body": body, "at": now.isoformat()}, now, lead_id=lead.id)
+                       {"contact_id": lead.contact_id, "body": html.escape(body), "at": to_utc_iso(now)}, now,
+                       lead_id=lead.id)
 
 
 def _refresh_cards(conn: Connection, lead: Row, now: datetime) -> None:

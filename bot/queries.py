@@ -146,12 +146,15 @@ def home_for(svc: Services, user_id: str, now: datetime) -> dict:
 
 
 def _team(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Per rep: open leads, how many are overdue, and those overdue leads (the breaches)."""
     by_rep: dict[str, dict[str, Any]] = {}
     for view in _lead_views(conn, leads.open_leads(conn), now):
         rep = view["card"].get("assignee") or "unassigned"
-        entry = by_rep.setdefault(rep, {"assignee": rep, "open": 0, "overdue": 0})
+        entry = by_rep.setdefault(rep, {"user": rep, "open": 0, "overdue": 0, "breaches": []})
         entry["open"] += 1
-        entry["overdue"] += bool((view["state"].get("sla") or {}).get("overdue"))
+        if (view["state"].get("sla") or {}).get("overdue"):
+            entry["overdue"] += 1
+            entry["breaches"].append(view)
     return sorted(by_rep.values(), key=lambda e: (-e["overdue"], -e["open"]))
 
 

@@ -158,6 +158,8 @@ def _submit_bant(svc: Services, lead_id: int, user_id: str, values: dict) -> act
 def _submit_disqualify(svc: Services, lead_id: int, user_id: str, values: dict) -> actions.Outcome | dict:
     reason, other = slack_views.parse_disqualify(values)
     errors = slack_views.disqualify_errors(reason, other)
+    if not errors and reason not in svc.config.routing.disqualify_reasons:   # a forged payload's reason
+        errors = {"dq_reason": "Choose one of the reasons in the list."}
     if errors:
         return errors
     text = f"Other: {other}" if reason == "Other" else reason
@@ -166,17 +168,25 @@ def _submit_disqualify(svc: Services, lead_id: int, user_id: str, values: dict) 
 
 def _submit_reassign(svc: Services, lead_id: int, user_id: str, values: dict) -> actions.Outcome | dict:
     to, reason = slack_views.parse_reassign(values)
-    if not to or not reason.strip():
-        return {"reassign_to" if not to else "reassign_reason": "Choose a rep and say why."}
+    errors = slack_views.reassign_errors(to, reason)
+    if errors:
+        return errors
     return actions.reassign_lead(svc, lead_id, user_id, to, reason.strip(), svc.clock())
 
 
 def _submit_snooze(svc: Services, lead_id: int, user_id: str, values: dict) -> actions.Outcome | dict:
-    return actions.snooze_lead(svc, lead_id, user_id, slack_views.parse_snooze(values), svc.clock())
+    minutes = slack_views.parse_snooze(values)
+    errors = slack_views.snooze_errors(minutes, svc.config.sla.max_snooze)
+    if errors:
+        return errors
+    return actions.snooze_lead(svc, lead_id, user_id, minutes, svc.clock())
 
 
 def _submit_touch(svc: Services, lead_id: int, user_id: str, values: dict) -> actions.Outcome | dict:
     kind, note = slack_views.parse_touch(values)
+    errors = slack_views.touch_errors(kind, note)
+    if errors:
+        return errors
     return actions.log_touch(svc, lead_id, user_id, kind, note or "", svc.clock())
 
 

@@ -297,3 +297,22 @@ def test_app_home_shows_my_leads_once_per_event(system):
     time.sleep(0.2)
     assert system.slack.count("views.publish") == 1
     assert "Ada Lovelace" in json.dumps(system.slack.home_views["U0REP1"])
+
+
+def test_a_managers_home_shows_the_team_queue_and_its_breaches(system):
+    new_lead(system)
+    system.clock.advance(seconds=system.svc.config.sla.accept_within.total_seconds() + 1)
+    event = {"type": "app_home_opened", "user": "UMANAGER", "channel": "D0MGR", "tab": "home",
+             "event_ts": "1764000000.000200"}
+    system.slack_event(event, "Ev0002")
+    wait_for(lambda: "UMANAGER" in system.slack.home_views)
+    home = json.dumps(system.slack.home_views["UMANAGER"])
+    assert "U0REP1" in home and "overdue" in home.lower()
+
+
+def test_a_forged_disqualify_reason_is_refused(system):
+    lead_id = new_lead(system)
+    body = system.submit("disqualify_submit", lead_id, "U0REP1",
+                         {"dq_reason": {"dq_reason": select("Because I said so")},
+                          "dq_other": {"dq_other": text(None)}}).get_json()
+    assert body["response_action"] == "errors" and lead(system, lead_id).status == "new"
