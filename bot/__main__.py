@@ -11,6 +11,7 @@ import threading
 from bot.logs import setup_logging
 from bot.rules import ConfigError, check_config, load_config
 from bot.scoring import watched_properties
+from bot.sla import TOUCH_PROPERTIES
 from bot.settings import Settings, SettingsError
 from bot.store.db import SchemaBehind, make_engine, migrate, require_current_schema
 
@@ -69,9 +70,14 @@ def cmd_check_config(directory: str | None) -> int:
         return 1
     print(f"{directory}: config OK" + (f" ({len(problems)} warning(s))" if problems else ""))
     print("HubSpot webhook subscriptions this config needs (contact.propertyChange):")
-    for name in watched_properties(load_config(directory).scoring):
+    for name in subscribed_properties(load_config(directory)):
         print(f"  {name}")
     return 0
+
+
+def subscribed_properties(config) -> list[str]:
+    """One contact.propertyChange subscription each: what the scorer reads, and the reps' touches."""
+    return sorted(set(watched_properties(config.scoring)) | set(TOUCH_PROPERTIES))
 
 
 def cmd_migrate(settings: Settings) -> int:

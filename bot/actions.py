@@ -17,6 +17,7 @@ from sqlalchemy.engine import Row
 
 from bot import lifecycle
 from bot.models import to_utc_iso
+from bot.clocks import start_clocks
 from bot.routing import may_act_on_lead
 from bot.services import Services
 from bot.store import deadlines, effects, journey, kv, leads
@@ -129,16 +130,44 @@ def reassign_lead(svc: Services, lead_id: int, user_id: str, to: str, reason: st
         owner_id, assignee, why = _reassign_target(conn, svc, lead, to, reason)
         if owner_id is None and assignee is None:
             return Outcome(INVALID, message="Nobody to hand this lead to: the SDR pool has no one else.")
-        leads.reassign_lead(conn, lead_id, owner_id, assignee, why, now)
-        deadlines.cancel_for_lead(conn, lead_id, now)
-        _start_accept_clock(svc, conn, lead_id, now)
-        number = journey.count(conn, lead_id, "reassigned") + 1
-        journey.record(conn, lead.id, lead.contact_id, "reassigned", now, user_id, to_owner=owner_id,
-                       to_user=assignee, reason=reason)
-        effects.add_effect(conn, f"lead:{lead_id}:card:assignee:r{number}", "slack_card",
-                           {"lead_id": lead_id, "target": "assignee"}, now, lead_id=lead_id)
-        _refresh_cards(conn, lead, now)
+        _hand_over(svc, conn, lead, owner_id, assignee, why, reason, user_id, now)
     return Outcome(DONE, status="new", message="Reassigned" + (f" to <@{assignee}>." if assignee else "."))
+
+
+def hand_to_next_in_pool(svc: Services, conn: Connection, lead: Row, reason: str, actor: str | None,
+                         now: datetime) -> bool:
+    """The SLA ladder's reassign step: the next SDR in the pool; False when the pool has nobody else."""
+    owner_id, assignee, why = _reassign_target(conn, svc, lead, "next", reason)
+    if owner_id is None:
+        return False
+    _hand_over(svc, conn, lead, owner_id, assignee, why, reason, actor, now)
+    return True
+
+
+def _hand_over(svc: Services, conn: Connection, lead: Row, owner_id: str | None, assignee: str | None, why: str,
+               reason: str, actor: str | None, now: datetime) -> None:
+    """New owner, fresh clocks, a card in the new rep's DM, the old cards updated."""
+    leads.reassign_lead(conn, lead.id, owner_id, assignee, why, now)
+    deadlines.cancel_for_lead(conn, lead.id, now, kinds=("accept", "first_touch"))
+    start_clocks(svc, conn, lead.id, lead.high_intent, now, kinds=("accept", "first_touch"))
+    number = journey.count(conn, lead.id, "reassigned") + 1
+    journey.record(conn, lead.id, lead.contact_id, "reassigned", now, actor, to_owner=owner_id,
+                   to_user=assignee, reason=reason)
+    effects.add_effect(conn, f"lead:{lead.id}:card:assignee:r{number}", "slack_card",
+                       {"lead_id": lead.id, "target": "assignee"}, now, lead_id=lead.id)
+    _refresh_cards(conn, lead, now)
+
+
+def recycle(svc: Services, conn: Connection, lead: Row, reason: str, now: datetime) -> bool:
+    """The cadence ran out without a connect: back to nurture as "no response", marketing told why."""
+    if not leads.decide_lead(conn, lead.id, decision="no_response", reason=reason, user_id=None, bant=None,
+                             revisit_at=None, ae_owner_id=None, ae_user=None, now=now):
+        return False
+    _close_out(conn, lead, now)
+    _write_contact(conn, lead, "decision", lifecycle.recycle_writeback(reason), now)
+    journey.record(conn, lead.id, lead.contact_id, "decided", now, None, outcome="no_response", reason=reason)
+    _refresh_cards(conn, lead, now)
+    return True
 
 
 def _reassign_target(conn: Connection, svc: Services, lead: Row, to: str,
@@ -249,14 +278,6 @@ def _note(conn: Connection, lead: Row, step: str, body: str, now: datetime) -> N
 def _refresh_cards(conn: Connection, lead: Row, now: datetime) -> None:
     effects.add_effect(conn, f"lead:{lead.id}:update:{now.timestamp():.6f}", "slack_update_card",
                        {"lead_id": lead.id}, now, lead_id=lead.id)
-
-
-def _start_accept_clock(svc: Services, conn: Connection, lead_id: int, now: datetime) -> None:
-    sla = svc.config.sla
-    if sla.escalation:
-        deadlines.open_deadline(conn, lead_id=lead_id, kind="accept", started_at=now,
-                                due_at=now + sla.accept_within,
-                                first_step_at=now + sla.escalation[0].due_after(sla.accept_within), now=now)
 
 
 def _name_of(conn: Connection, owner_id: str | None) -> str | None:

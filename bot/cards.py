@@ -44,7 +44,7 @@ def build_card(contact: Contact, score: Score, activities: Sequence[Activity], r
         "became_mql_at": to_utc_iso(now),
         "assignee": None, "owner_name": None, "route_why": route.why,
         "company_owner_id": contact.get("company.hubspot_owner_id"),
-    }
+    } | sales_snapshot(contact)
 
 
 def why_now(activities: Sequence[Activity], since: datetime | None) -> list[dict[str, str]]:
@@ -79,3 +79,15 @@ def past_entry(decision: dict[str, Any] | None) -> dict[str, Any] | None:
     outcome = {"sql": "sql", "not_yet": "nurture", "no_response": "recycled"}.get(decision.get("outcome"),
                                                                                   decision.get("outcome"))
     return {"outcome": outcome, "reason": decision.get("reason"), "at": to_utc_iso(decision["at"])}
+
+
+def sales_snapshot(contact: Contact) -> dict[str, Any]:
+    """What HubSpot says of the reps' work on the contact: touches counted there, last activity, connected."""
+    return {"sales_touches": contact.get("num_contacted_notes"),
+            "last_sales_activity": contact.get("hs_last_sales_activity_timestamp")
+            or contact.get("notes_last_contacted"),
+            "connected": contact.get("hs_lead_status") == "CONNECTED"}
+
+
+def sales_snapshot_of(card: dict[str, Any]) -> dict[str, Any]:
+    return {key: card.get(key) for key in ("sales_touches", "last_sales_activity", "connected")}

@@ -79,3 +79,9 @@ def qualify_writeback(outcome: str, ae_owner_id: str | None, revisit_at: datetim
 def disqualify_writeback(reason: str) -> dict[str, str]:
     return {"hs_lead_status": LEAD_STATUS_FOR["disqualified"], "handoff_decision": "disqualified",
             "handoff_dq_reason": reason}
+
+
+def recycle_writeback(reason: str) -> dict[str, str]:
+    """The cadence ran out: attempted, no connect; the reason goes where disqualification reasons go."""
+    return {"hs_lead_status": LEAD_STATUS_FOR["no_response"], "handoff_decision": "no_response",
+            "handoff_dq_reason": reason}

@@ -126,24 +126,68 @@ def _update_cards(svc: Services, row: Row, now: datetime) -> dict:
 
 
 def _post_notice(svc: Services, row: Row, now: datetime) -> dict:
-    """An SLA step: remind the rep, or tell the managers. Skipped once the lead was accepted or closed."""
+    """An SLA step or an SDR-loop notice. A ladder step is skipped once its clock stopped (accepted, touched,
+    decided): the sweeper decided it while the clock ran, and the rep may have acted since."""
     payload = effects.payload_of(row)
     lead = _lead_with_assignee(svc, payload["lead_id"], now)
-    if lead.status != "new" and payload["action"] != "revisit_due":
+    if payload["action"] in ("remind_sdr", "notify_managers") and not _clock_running(payload, lead):
         return {"skipped": f"lead is {lead.status}"}
-    if payload["action"] == "revisit_due":
-        channel = svc.config.routing.ops_channel
-        text, blocks = slack_views.revisit_message(_card(lead), leads.lead_state(lead), now)
-    elif payload["action"] == "remind_sdr":
-        channel = svc.slack.open_dm(lead.assignee) if lead.assignee else svc.config.routing.fallback_channel
-        text, blocks = slack_blocks.reminder_message(_card(lead), now)
-    else:
-        channel = svc.config.routing.manager_channel
-        text, blocks = slack_blocks.escalation_message(_card(lead), now)
+    channel, (text, blocks) = NOTICES[payload["action"]](svc, lead, payload, now)
     posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
                                     look_for_duplicate=row.attempts > 1)
-    log.info("lead=%s SLA step %s posted", lead.id, payload["action"])
+    log.info("lead=%s notice %s posted", lead.id, payload["action"])
     return {"channel": posted.channel, "ts": posted.ts}
+
+
+def _clock_running(payload: dict, lead: Row) -> bool:
+    if payload.get("kind", "accept") == "accept":
+        return lead.status == "new"
+    return lead.status in leads.OPEN_STATUSES and (payload.get("kind") != "first_touch" or lead.touches == 0)
+
+
+def _reminder(svc: Services, lead: Row, payload: dict, now: datetime):
+    channel = svc.slack.open_dm(lead.assignee) if lead.assignee else svc.config.routing.fallback_channel
+    text, blocks = slack_blocks.reminder_message(_card(lead), now)
+    if payload.get("kind") == "first_touch":
+        text, blocks = _with_line(text, blocks, ":telephone_receiver: The first contact attempt is due now: "
+                                                "log it with *Log touch* once made.")
+    return channel, (text, blocks)
+
+
+def _escalation(svc: Services, lead: Row, payload: dict, now: datetime):
+    text, blocks = slack_blocks.escalation_message(_card(lead), now)
+    with svc.engine.connect() as conn:
+        breaches = journey.breaches(conn, lead.id)
+    if breaches:   # why it was late: our delay, availability, or the rep (shown, and kept for the reports)
+        last = breaches[-1]
+        text, blocks = _with_line(text, blocks, f"Why late ({last['cause']}): {slack_blocks.esc(last['words'])}")
+    return svc.config.routing.manager_channel, (text, blocks)
+
+
+def _revisit(svc: Services, lead: Row, payload: dict, now: datetime):
+    return svc.config.routing.ops_channel, slack_views.revisit_message(_card(lead), leads.lead_state(lead), now)
+
+
+def _recycled(svc: Services, lead: Row, payload: dict, now: datetime):
+    name = slack_blocks.esc_clip(slack_blocks.contact_name(_card(lead)), 200)
+    text = f"Recycled to nurture: {name} — {slack_blocks.esc(lead.decision_reason or 'no response')}"
+    return svc.config.routing.ops_channel, (text, None)
+
+
+def _rep_away(svc: Services, lead: Row, payload: dict, now: datetime):
+    text = (f"<@{lead.assignee}> missed {payload.get('misses')} SLA deadlines today and is marked away for the "
+            "rest of the day. `/handoff back` undoes it.")
+    return svc.config.routing.manager_channel, (text, None)
+
+
+NOTICES = {"remind_sdr": _reminder, "notify_managers": _escalation, "revisit_due": _revisit,
+           "recycled": _recycled, "rep_marked_away": _rep_away}
+
+
+def _with_line(text: str, blocks: list[dict] | None, line: str) -> tuple[str, list[dict]]:
+    """The message with one more context line (our words only; CRM text is escaped by the caller)."""
+    extra = {"type": "context", "elements": [{"type": "mrkdwn", "text": line, "verbatim": True}]}
+    return text, list(blocks or []) + [extra]
 
 
 def _post_ae_handoff(svc: Services, row: Row, now: datetime) -> dict:

@@ -20,6 +20,10 @@ from bot.timefmt import duration_words
 ACCEPT, FIRST_TOUCH, CADENCE = "accept", "first_touch", "cadence"
 MET, EXHAUSTED = "met", "exhausted"
 SYSTEM, AVAILABILITY, HUMAN = "system", "availability", "human"
+# Contact properties HubSpot updates when a rep calls, emails or meets the contact: each change is a touch
+# (one webhook subscription each), and a lead status of CONNECTED means the cadence reached them.
+TOUCH_PROPERTIES = ("num_contacted_notes", "notes_last_contacted", "hs_last_sales_activity_timestamp",
+                    "hs_lead_status")
 CLOSE_CADENCE = "close_cadence"   # the cadence window ended: judge it with cadence_verdict
 # Beyond this, a delay between the prospect's act and our alert is ours to own, not the rep's.
 SYSTEM_DELAY_LIMIT = timedelta(seconds=60)

@@ -1,19 +1,21 @@
 """The SLA sweeper: one due deadline step per call, claimed with compare-and-set. escalate_one() -> bool.
 
 Each step's effects are recorded in the same transaction that advances the deadline, so a crash does both
-or neither, and the effect's key (deadline, step) makes a replay a no-op. Steps come from the current
-sla.yaml, so a ladder edit applies to open leads from their next step.
+or neither, and the effect's key (deadline, step) makes a replay a no-op. Ladders come from the current
+sla.yaml (bot.sla decides them), so a ladder edit applies to open leads from their next step.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
+from bot import actions, sla as sla_core
+from bot.business_time import BusinessCalendar
 from bot.services import Services
-from bot.store import deadlines, effects, inbox, journey, leads
+from bot.store import deadlines, effects, inbox, journey, kv, leads
 
 log = logging.getLogger("handoff.sweeper")
 
@@ -29,33 +31,109 @@ def escalate_one(svc: Services, now: datetime | None = None) -> bool:
         if lead is None:
             deadlines.end(conn, row, "cancelled", now)
             return True
-        STEPS[row.kind](svc, conn, row, lead, now)
+        STEPS.get(row.kind, _ladder_step)(svc, conn, row, lead, now)
     log.info("lead=%s %s step %d handled, %.0f s after it was due", lead.id, row.kind, row.step,
              (now - row.run_at).total_seconds())
     return True
 
 
-def _accept_step(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:
-    """The escalation ladder while a lead waits for Accept: remind the rep, then tell the managers."""
-    steps = svc.config.sla.escalation
-    if lead.status != "new" or row.step >= len(steps):
-        deadlines.end(conn, row, "cancelled" if lead.status != "new" else "done", now)
-        return
-    step = steps[row.step]
-    effects.add_effect(conn, f"deadline:{row.id}:step:{row.step}", "slack_notice",
-                       {"lead_id": lead.id, "action": step.action, "deadline_id": row.id}, now, lead_id=lead.id)
-    journey.record(conn, lead.id, lead.contact_id, "escalated", now, None, action=step.action,
-                   late_seconds=(now - row.due_at).total_seconds())
-    deadlines.advance(conn, row, _next_step_at(svc, row), now)
+# --- the ladders: accept, first touch, cadence -----------------------------------------------------
+
+def _still_running(kind: str, lead: Row) -> bool:
+    """A clock stops when what it waits for happened: the Accept, a first touch, a decision."""
+    if kind == sla_core.ACCEPT:
+        return lead.status == "new"
+    if kind == sla_core.FIRST_TOUCH:
+        return lead.status in leads.OPEN_STATUSES and lead.touches == 0
+    return lead.status in leads.OPEN_STATUSES
 
 
-def _next_step_at(svc: Services, row: Row) -> datetime | None:
+def _ladder_step(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:
     sla = svc.config.sla
-    following = row.step + 1
-    if following >= len(sla.escalation):
-        return None
-    return row.started_at + sla.escalation[following].due_after(sla.accept_within)
+    step = sla_core.due_step(sla, row.kind, row.started_at, row.due_at, row.step)
+    if not _still_running(row.kind, lead) or step is None:
+        deadlines.end(conn, row, "done" if step is None else "cancelled", now)
+        return
+    if step.due_at >= row.due_at and not journey.count_for_deadline(conn, lead.id, row.id):
+        _record_breach(svc, conn, row, lead, now)
+    PERFORM[step.action](svc, conn, row, lead, now)
+    following = sla_core.due_step(sla, row.kind, row.started_at, row.due_at, row.step + 1)
+    deadlines.advance(conn, row, following.due_at if following else None, now)
 
+
+def _notice(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime, action: str) -> None:
+    effects.add_effect(conn, f"deadline:{row.id}:step:{row.step}", "slack_notice",
+                       {"lead_id": lead.id, "action": action, "deadline_id": row.id, "kind": row.kind}, now,
+                       lead_id=lead.id)
+    journey.record(conn, lead.id, lead.contact_id, "escalated", now, None, action=action, deadline=row.kind,
+                   late_seconds=(now - row.due_at).total_seconds())
+
+
+def _reassign(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:
+    """The ladder's last resort: the next rep in the pool gets the lead (and a fresh accept clock)."""
+    if not actions.hand_to_next_in_pool(svc, conn, lead, "Not accepted in time (SLA)", None, now):
+        _notice(svc, conn, row, lead, now, "notify_managers")   # nobody else in the pool: tell the managers
+
+
+def _close_cadence(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:
+    """The cadence window ended without a decision: recycle to nurture, with the reason marketing reads."""
+    state = sla_core.CadenceState(touches=lead.touches, connected=bool(leads.card_of(lead).get("connected")))
+    if sla_core.cadence_verdict(svc.config.sla, state) == sla_core.MET:
+        return
+    reason = sla_core.recycle_reason(svc.config.sla, state)
+    actions.recycle(svc, conn, lead, reason, now)
+    effects.add_effect(conn, f"deadline:{row.id}:recycled", "slack_notice",
+                       {"lead_id": lead.id, "action": "recycled", "deadline_id": row.id}, now, lead_id=lead.id)
+
+
+PERFORM = {
+    "remind_sdr": lambda svc, conn, row, lead, now: _notice(svc, conn, row, lead, now, "remind_sdr"),
+    "notify_managers": lambda svc, conn, row, lead, now: _notice(svc, conn, row, lead, now, "notify_managers"),
+    "reassign": _reassign,
+    sla_core.CLOSE_CADENCE: _close_cadence,
+}
+
+
+# --- why it was late, and a rep's day of misses -----------------------------------------------------
+
+def _record_breach(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:
+    """Every missed deadline records its cause: our delay (system), availability, or the rep (human)."""
+    calendar = BusinessCalendar.from_sla(svc.config.sla)
+    first = journey.first_step(conn, lead.id, "mql") or {}
+    alerted = journey.first_step(conn, lead.id, "alerted")
+    away = kv.away_reps(conn, row.due_at)
+    cause, words = sla_core.breach_cause(
+        alerted_at=alerted["at"] if alerted else None, became_mql_at=lead.became_mql_at,
+        event_occurred_at=_time(first.get("occurred_at")), event_received_at=_time(first.get("received_at")),
+        calendar=calendar, rep_away=lead.assignee in away, api_errors=0, now=row.due_at)
+    journey.record(conn, lead.id, lead.contact_id, "breach", now, lead.assignee, deadline=row.kind,
+                   deadline_id=row.id, cause=cause, words=words)
+    if cause == sla_core.HUMAN and lead.assignee:
+        _count_against_rep(svc, conn, lead, calendar, now)
+
+
+def _count_against_rep(svc: Services, conn: Connection, lead: Row, calendar: BusinessCalendar,
+                       now: datetime) -> None:
+    """Too many misses in one local day: the rep is marked away for the rest of it and managers are told."""
+    day_start = _local_midnight(calendar, now)
+    misses = journey.breaches_since(conn, lead.assignee, day_start, cause=sla_core.HUMAN)
+    if sla_core.breaches_exceed(svc.config.sla, misses) and lead.assignee not in kv.away_reps(conn, now):
+        kv.set_away(conn, lead.assignee, day_start + timedelta(days=1), now)
+        effects.add_effect(conn, f"rep:{lead.assignee}:away:{day_start.date()}", "slack_notice",
+                           {"lead_id": lead.id, "action": "rep_marked_away", "misses": misses}, now,
+                           lead_id=lead.id)
+
+
+def _local_midnight(calendar: BusinessCalendar, now: datetime) -> datetime:
+    local = now.astimezone(calendar.timezone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- other clocks -----------------------------------------------------------------------------------
 
 def _snooze_over(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:
     """The snooze ends: the lead is back on the rep's list and its card says so."""
@@ -75,4 +153,4 @@ def _revisit_due(svc: Services, conn: Connection, row: Row, lead: Row, now: date
     deadlines.end(conn, row, "done", now)
 
 
-STEPS = {"accept": _accept_step, "snooze": _snooze_over, "revisit": _revisit_due}
+STEPS = {"snooze": _snooze_over, "revisit": _revisit_due}

@@ -13,9 +13,11 @@ from sqlalchemy.engine import Row
 
 from bot import cards, lifecycle
 from bot.activities import activities_from_contact
+from bot.clocks import start_clocks
 from bot.models import Contact
 from bot.routing import route_lead
 from bot.scoring import company_properties_to_read, contact_properties_to_read, score_contact
+from bot.sla import TOUCH_PROPERTIES
 from bot.services import Services, backoff
 from bot.store import deadlines, effects, inbox, journey, kv, leads
 from bot.store.inbox import claim_contact_batch
@@ -110,8 +112,8 @@ def _read(svc: Services, contact_ids: list[str]) -> ContactRead:
     if not contact_ids:
         return ContactRead(contacts={}, missing=set())
     rules = svc.config.scoring
-    return svc.crm.read_contacts(contact_ids, contact_properties_to_read(rules),
-                                 company_properties_to_read(rules))
+    properties = sorted(set(contact_properties_to_read(rules)) | set(TOUCH_PROPERTIES))
+    return svc.crm.read_contacts(contact_ids, properties, company_properties_to_read(rules))
 
 
 def _portal_id(svc: Services, conn: Connection, plan: BatchPlan) -> str | None:
@@ -142,7 +144,7 @@ def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: Cont
         if lead_id is not None:
             _record_mql(conn, lead_id, contact, score, cause, plan.first_seen.get(contact_id), now)
     elif decision == lifecycle.REFRESH:
-        _refresh_lead(conn, lead, score, activities, now)
+        _refresh_lead(conn, lead, contact, score, activities, now)
 
 
 def _close_gone(conn: Connection, contact_id: str, now: datetime) -> None:
@@ -169,7 +171,7 @@ def _open_lead(svc: Services, conn: Connection, contact: Contact, score, activit
     for target in ("assignee", "leads_channel"):
         effects.add_effect(conn, f"lead:{lead_id}:card:{target}", "slack_card",
                            {"lead_id": lead_id, "target": target}, now, lead_id=lead_id)
-    _start_accept_clock(svc, conn, lead_id, now)
+    start_clocks(svc, conn, lead_id, score.high_intent, now)
     log.info("contact=%s new MQL lead=%s owner=%s high_intent=%s", contact.id, lead_id,
              route.owner_id, score.high_intent)
     return lead_id
@@ -185,20 +187,31 @@ def _record_mql(conn: Connection, lead_id: int, contact: Contact, score, cause: 
                    source=contact.get("hs_analytics_source"), summary=score.summary)
 
 
-def _start_accept_clock(svc: Services, conn: Connection, lead_id: int, now: datetime) -> None:
-    sla = svc.config.sla
-    if not sla.escalation:
-        return
-    deadlines.open_deadline(conn, lead_id=lead_id, kind="accept", started_at=now,
-                            due_at=now + sla.accept_within,
-                            first_step_at=now + sla.escalation[0].due_after(sla.accept_within), now=now)
-
-
-def _refresh_lead(conn: Connection, lead: Row, score, activities, now: datetime) -> None:
+def _refresh_lead(conn: Connection, lead: Row, contact: Contact, score, activities, now: datetime) -> None:
+    """New activity joins the open lead's card; a rep's call or email logged in HubSpot counts as a touch."""
     card = cards.refreshed_card(json.loads(lead.card), score, activities)
-    if card is not None:
-        leads.set_card(conn, lead.id, card, now)
+    touched = _count_hubspot_touches(conn, lead, contact, now)
+    if card is not None or touched:
+        current = json.loads(leads.get_lead(conn, lead.id).card)
+        leads.set_card(conn, lead.id, (card or current) | cards.sales_snapshot(contact), now)
         _update_cards(conn, lead.id, now)
+
+
+def _count_hubspot_touches(conn: Connection, lead: Row, contact: Contact, now: datetime) -> int:
+    """Contact attempts HubSpot counted since the card's last look (calls, emails, meetings logged there)."""
+    before = cards.sales_snapshot_of(json.loads(lead.card))
+    after = cards.sales_snapshot(contact)
+    new_touches = max(0, int(after["sales_touches"] or 0) - int(before["sales_touches"] or 0))
+    if not new_touches and after["last_sales_activity"] != before["last_sales_activity"] and after["last_sales_activity"]:
+        new_touches = 1   # a portal that keeps no count still moves the last-activity date
+    for _ in range(min(new_touches, 20)):
+        count = leads.add_touch(conn, lead.id, now)
+        if count is None:
+            break
+        journey.record(conn, lead.id, lead.contact_id, "touch", now, lead.assignee, touch="hubspot", number=count)
+    if new_touches:
+        deadlines.cancel_for_lead(conn, lead.id, now, kinds=("first_touch",))
+    return new_touches
 
 
 def _update_cards(conn: Connection, lead_id: int, now: datetime) -> None:

@@ -49,11 +49,15 @@ def wait_for(condition, timeout: float = 5.0, what: str = "the condition") -> No
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# A Wednesday, 10:00 in New York (the shipped sla.yaml's zone): business hours, no holiday near.
+BUSINESS_MORNING = datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc)
+
+
 class Clock:
     """The service's clock, moved by the test (HubSpot data is made relative to it)."""
 
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(timezone.utc).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now
@@ -74,8 +78,10 @@ def write_config(directory: Path, routing: str = ROUTING_YAML, sla_overrides: st
 
 
 class System:
-    def __init__(self, engine, config_dir: Path, hubspot: FakeHubSpot, slack: FakeSlack, **settings):
-        self.hubspot, self.slack, self.clock = hubspot, slack, Clock()
+    def __init__(self, engine, config_dir: Path, hubspot: FakeHubSpot, slack: FakeSlack,
+                 start: datetime | None = BUSINESS_MORNING, **settings):
+        """`start=None` follows the real clock (for tests where a separate process does the work)."""
+        self.hubspot, self.slack, self.clock = hubspot, slack, Clock(start)
         self.settings = Settings(
             database_url=str(engine.url), config_dir=str(config_dir),
             hubspot_access_token="pat-na1-test-token", hubspot_client_secret=HUBSPOT_SECRET,

@@ -8,7 +8,7 @@ import sys
 from tests.fakes.fake_hubspot import FakeHubSpot
 from tests.harness import REPO, write_config
 from bot.rules import load_config
-from bot.scoring import watched_properties
+from bot.__main__ import subscribed_properties
 
 
 def bot(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -20,7 +20,7 @@ def test_check_config_passes_the_shipped_files_and_lists_the_subscriptions():
     result = bot("check-config", "config")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "config OK" in result.stdout
-    for name in watched_properties(load_config(REPO / "config").scoring):
+    for name in subscribed_properties(load_config(REPO / "config")):
         assert f"  {name}" in result.stdout
 
 
@@ -28,7 +28,7 @@ def test_the_readme_lists_exactly_the_subscriptions_the_shipped_config_needs():
     readme = (REPO / "README.md").read_text()
     block = readme.split("watched-properties:start")[1].split("watched-properties:end")[0]
     listed = sorted(word.strip("`,") for word in block.split() if word.startswith("`"))
-    assert listed == sorted(watched_properties(load_config(REPO / "config").scoring))
+    assert listed == sorted(subscribed_properties(load_config(REPO / "config")))
 
 
 def broken_config(tmp_path):

@@ -33,7 +33,8 @@ def crash_system(tmp_path, sqlite_engine):
         slack.add_user("U0REP1", "rep1@example.com", "riley")
         system = System(sqlite_engine, write_config(tmp_path / "config", routing=(
             'sdr_pool: ["201"]\nmanagers: []\nslack_users: {}\n'
-            'channels: {leads: "C0LEADS", managers: "C0MGRS", fallback: "C0FALLBACK"}\n')), hubspot, slack)
+            'channels: {leads: "C0LEADS", managers: "C0MGRS", fallback: "C0FALLBACK"}\n')), hubspot, slack,
+            start=None)   # the worker subprocess runs on the real clock
         yield system
 
 

@@ -63,3 +63,28 @@ def last_decision_for(conn: Connection, contact_id: str, before_lead: int) -> di
 def count(conn: Connection, lead_id: int, kind: str) -> int:
     return conn.execute(select(func.count()).where(lead_events.c.lead_id == lead_id,
                                                    lead_events.c.kind == kind)).scalar_one()
+
+
+def first_step(conn: Connection, lead_id: int, kind: str) -> dict[str, Any] | None:
+    """The lead's first step of a kind (its "mql" or first "alerted"), with its time and detail."""
+    row = conn.execute(select(lead_events).where(lead_events.c.lead_id == lead_id, lead_events.c.kind == kind)
+                       .order_by(lead_events.c.at, lead_events.c.id).limit(1)).first()
+    return {"at": row.at, "actor": row.actor, **detail_of(row)} if row else None
+
+
+def breaches(conn: Connection, lead_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(lead_events).where(lead_events.c.lead_id == lead_id, lead_events.c.kind == "breach")
+                        .order_by(lead_events.c.at, lead_events.c.id))
+    return [{"at": row.at, "actor": row.actor, **detail_of(row)} for row in rows]
+
+
+def count_for_deadline(conn: Connection, lead_id: int, deadline_id: int) -> int:
+    """Breaches already recorded for one deadline (each is recorded once, at its first late step)."""
+    return sum(1 for breach in breaches(conn, lead_id) if breach.get("deadline_id") == deadline_id)
+
+
+def breaches_since(conn: Connection, user_id: str, since: datetime, cause: str) -> int:
+    """A rep's misses of one cause since a moment (their local day's start)."""
+    rows = conn.execute(select(lead_events).where(lead_events.c.kind == "breach", lead_events.c.actor == user_id,
+                                                  lead_events.c.at >= since))
+    return sum(1 for row in rows if detail_of(row).get("cause") == cause)

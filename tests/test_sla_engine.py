@@ -1,0 +1,145 @@
+"""The SLA, enforced end to end: fast lane, first touch in business time, touches from HubSpot, the ladder's
+reassign, the cadence recycle, why a deadline was missed, and a rep's day of misses."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.store.schema import lead_events
+
+from tests.harness import System, wait_for, write_config
+
+ROUTING = """\
+sdr_pool: ["201", "202"]
+managers: ["UMANAGER"]
+slack_users: {}
+channels: {leads: "C0LEADS", managers: "C0MGRS", fallback: "C0FALLBACK", ops: "C0OPS"}
+ae_pool: ["401"]
+"""
+
+
+@pytest.fixture
+def make_system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
+    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
+    fake_hubspot.add_owner("202", "rep2@example.com", "Sasha", "Rep")
+    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    fake_slack.add_user("U0REP2", "rep2@example.com", "sasha")
+
+    def make(sla_changes: dict[str, str] | None = None) -> System:
+        config = write_config(tmp_path / "config", routing=ROUTING)
+        sla = (config / "sla.yaml").read_text()
+        for old, new in (sla_changes or {}).items():
+            assert old in sla, old
+            sla = sla.replace(old, new)
+        (config / "sla.yaml").write_text(sla)
+        return System(sqlite_engine, config, fake_hubspot, fake_slack)
+    return make
+
+
+def open_lead(system: System, contact_id: str = "901", owner_id: str | None = None, **event_fields) -> int:
+    system.add_warm_contact(contact_id, owner_id=owner_id)
+    system.post_webhook([system.event("contact.propertyChange", contact_id,
+                                      property_name="recent_conversion_event_name", property_value="Demo request",
+                                      **event_fields)])
+    system.drain()
+    return system.leads()[-1].id
+
+
+def run_due(system: System) -> int:
+    swept = system.sweep()
+    system.drain()
+    return swept
+
+
+def journey(system: System, lead_id: int, kind: str) -> list[dict]:
+    with system.svc.engine.connect() as conn:
+        rows = conn.execute(select(lead_events).where(lead_events.c.lead_id == lead_id, lead_events.c.kind == kind))
+        return [json.loads(row.detail) | {"actor": row.actor} for row in rows]
+
+
+def test_a_high_intent_lead_gets_the_fast_lane(make_system):
+    system = make_system({"\naccept_within: 5m ": "\naccept_within: 1h ", "fast_lane_accept_within: 5m":
+                          "fast_lane_accept_within: 3m"})
+    open_lead(system)
+    system.clock.advance(minutes=3, seconds=1)
+    assert run_due(system) == 1
+    assert len(system.posts("D")) == 2   # the card, then the reminder at 3 min, not 1 h
+
+
+def test_first_touch_is_due_in_business_hours_and_a_logged_touch_stops_it(make_system):
+    system = make_system()
+    lead_id = open_lead(system)
+    system.click("accept_lead", lead_id, "U0REP1")
+    wait_for(lambda: system.leads()[0].status == "accepted")
+    system.clock.advance(minutes=59)
+    assert run_due(system) == 0
+    system.clock.advance(minutes=2)
+    assert run_due(system) == 2   # remind the rep, tell the managers
+    escalation = system.posts("C0MGRS")[-1]
+    assert "Why late (human): No action by the rep" in json.dumps(escalation["blocks"])
+    assert [b["cause"] for b in journey(system, lead_id, "breach")] == ["human"]
+
+
+def test_a_touch_logged_in_hubspot_counts_and_stops_the_first_touch_clock(make_system):
+    system = make_system()
+    lead_id = open_lead(system)
+    system.hubspot.contacts["901"]["num_contacted_notes"] = "1"
+    system.hubspot.contacts["901"]["hs_last_sales_activity_timestamp"] = "2026-11-18T15:10:00.000Z"
+    system.post_webhook([system.event("contact.propertyChange", "901", property_name="num_contacted_notes",
+                                      property_value="1")])
+    system.drain()
+    assert system.leads()[0].touches == 1
+    system.clock.advance(hours=2)
+    run_due(system)
+    assert not any(b["deadline"] == "first_touch" for b in journey(system, lead_id, "breach"))
+
+
+def test_the_ladder_reassigns_to_the_next_in_the_pool(make_system):
+    system = make_system({"  - {at: 200%, do: notify_managers}  #": "  - {at: 150%, do: reassign}  #"})
+    lead_id = open_lead(system)
+    system.clock.advance(minutes=7, seconds=31)
+    run_due(system)
+    lead = system.leads()[0]
+    assert (lead.id, lead.owner_id, lead.assignee, lead.status) == (lead_id, "202", "U0REP2", "new")
+    assert journey(system, lead_id, "reassigned")[0]["reason"] == "Not accepted in time (SLA)"
+
+
+def test_an_exhausted_cadence_recycles_the_lead_with_its_reason(make_system):
+    system = make_system()
+    lead_id = open_lead(system)
+    system.click("accept_lead", lead_id, "U0REP1")
+    wait_for(lambda: system.leads()[0].status == "accepted")
+    system.submit("touch_submit", lead_id, "U0REP1", {"touch_kind": {"touch_kind": {
+        "type": "static_select", "selected_option": {"value": "call", "text": {"type": "plain_text", "text": "c"}}}}})
+    system.clock.advance(days=15)
+    run_due(system)
+    lead = system.leads()[0]
+    assert (lead.status, lead.decision) == ("recycled", "no_response")
+    assert lead.decision_reason.startswith("No response after 1 touch (the SLA asks for 7")
+    writes = [p for _, p in system.hubspot.updates if p.get("handoff_decision") == "no_response"]
+    assert writes[0]["hs_lead_status"] == "ATTEMPTED_TO_CONTACT" and writes[0]["handoff_dq_reason"]
+    assert "Recycled to nurture" in system.posts("C0OPS")[-1]["text"]
+
+
+def test_a_late_webhook_is_the_systems_fault_not_the_reps(make_system):
+    system = make_system()
+    occurred = int((system.clock.now - timedelta(minutes=4)).timestamp() * 1000)
+    lead_id = open_lead(system, occurred_at_ms=occurred)
+    system.clock.advance(minutes=5, seconds=1)
+    run_due(system)
+    breach = journey(system, lead_id, "breach")[0]
+    assert breach["cause"] == "system" and breach["words"] == "Webhook delivery took 4 min"
+
+
+def test_three_misses_in_a_day_mark_the_rep_away_and_tell_the_managers(make_system):
+    system = make_system({"  - {at: 200%, do: notify_managers}  # notify_managers, or reassign (to the next rep in the pool)\n": ""})
+    for contact_id in ("911", "912", "913"):
+        open_lead(system, contact_id, owner_id="201")
+    system.clock.advance(minutes=5, seconds=1)
+    run_due(system)
+    assert "U0REP1" in system.posts("C0MGRS")[-1]["text"] and "marked away" in system.posts("C0MGRS")[-1]["text"]
+    away = system.command("U0REP1", "mine")   # still works while away
+    assert away.status_code == 200
