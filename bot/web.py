@@ -1,4 +1,5 @@
-"""POST /hubspot/webhooks, GET /healthz, GET /metrics. The edge verifies, parses and stores; nothing else."""
+"""POST /hubspot/webhooks, POST /hubspot/workflow, GET /healthz, GET /metrics. The edge verifies, parses and
+stores; nothing else."""
 from __future__ import annotations
 
 import json
@@ -12,9 +13,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import render_metrics
 from bot.services import Services
+from bot.store import inbox, timeline
 from bot.store.inbox import store_events
 from integrations.hubspot.events import MalformedBatch, is_handled, parse_batch
-from integrations.hubspot.signature import verify_v3
+from integrations.hubspot.signature import verify_v2, verify_v3
+from integrations.hubspot.workflow import MalformedWorkflowCall, parse_workflow_call
 
 log = logging.getLogger("handoff.web")
 bp = Blueprint("handoff", __name__)
@@ -82,6 +85,47 @@ def _store_batch(svc: Services, body: bytes) -> Response:
         return answer("hubspot", 503, "cannot store the batch right now")
     log.info("webhook stored: events=%d new=%d ignored=%d", len(events), added, len(events) - len(handled))
     return answer("hubspot", 204)
+
+
+@bp.post("/hubspot/workflow")
+def hubspot_workflow() -> Response:
+    """A HubSpot workflow's "Send a webhook": signed v3 when HubSpot sends those headers, else v2 (with the
+    app id set in the action, HubSpot signs with the app's client secret)."""
+    svc = services()
+    body = request.get_data(cache=True)
+    problem = _workflow_signature_problem(svc, body)
+    if problem:
+        log.warning("workflow webhook refused: %s", problem)
+        return answer("workflow", 401, "invalid signature")
+    try:
+        call = parse_workflow_call(body, svc.clock())
+    except MalformedWorkflowCall as error:
+        log.warning("workflow webhook malformed: %s", error)
+        return answer("workflow", 400, str(error))
+    try:
+        with svc.engine.begin() as conn:
+            if call.activity is not None:
+                timeline.add_activity(conn, call.key, call.contact_id, call.activity, svc.clock())
+            inbox.enqueue_rescore(conn, call.contact_id, call.key, None, svc.clock())
+    except SQLAlchemyError as error:   # HubSpot retries workflow webhooks on 5xx for up to three days
+        log.error("workflow webhook not stored, answering 503: %s", type(error).__name__)
+        return answer("workflow", 503, "cannot store the call right now")
+    log.info("workflow webhook stored: contact=%s activity=%s", call.contact_id,
+             call.activity.kind if call.activity else "none")
+    return answer("workflow", 204)
+
+
+def _workflow_signature_problem(svc: Services, body: bytes) -> str | None:
+    secret = svc.settings.hubspot_client_secret
+    if not secret:
+        return "HUBSPOT_CLIENT_SECRET is not set"
+    uri = signed_uri(svc.settings.public_base_url)
+    if request.headers.get("X-HubSpot-Signature-v3"):
+        return verify_v3(secret=secret, method=request.method, uri=uri, body=body,
+                         timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
+                         signature=request.headers.get("X-HubSpot-Signature-v3"), now_ms=int(time.time() * 1000))
+    return verify_v2(secret=secret, method=request.method, uri=uri, body=body,
+                     signature=request.headers.get("X-HubSpot-Signature"))
 
 
 @bp.get("/healthz")

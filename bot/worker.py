@@ -14,12 +14,12 @@ from sqlalchemy.engine import Row
 from bot import cards, lifecycle
 from bot.activities import activities_from_contact
 from bot.clocks import start_clocks
-from bot.models import Contact
+from bot.models import Activity, Contact
 from bot.routing import route_lead
 from bot.scoring import company_properties_to_read, contact_properties_to_read, score_contact
 from bot.sla import TOUCH_PROPERTIES
 from bot.services import Services, backoff
-from bot.store import deadlines, effects, inbox, journey, kv, leads
+from bot.store import deadlines, effects, inbox, journey, kv, leads, timeline
 from bot.store.inbox import claim_contact_batch
 from integrations.errors import IntegrationError
 from integrations.hubspot.crm import ContactRead
@@ -98,11 +98,13 @@ def _handle_batch(svc: Services, rows: Sequence[Row], now: datetime) -> None:
     with svc.engine.begin() as conn:
         for old_id, new_id in plan.merges:
             leads.rekey_contact(conn, old_id, new_id, now)
+            timeline.rekey(conn, old_id, new_id)
     read = _read(svc, plan.to_read)
     with svc.engine.begin() as conn:
         portal_id = _portal_id(svc, conn, plan)
+        kept = timeline.recent_activities(conn, [c.id for c in read.contacts.values()], now)
         for contact_id in plan.to_read:
-            _handle_contact(svc, conn, contact_id, read, portal_id, plan, now)
+            _handle_contact(svc, conn, contact_id, read, portal_id, plan, kept, now)
         done = inbox.finish_events(conn, rows, now)
     log.info("batch done: events=%d contacts=%d missing=%d fenced=%d", len(rows), len(plan.to_read),
              len(read.missing), len(rows) - done)
@@ -124,14 +126,17 @@ def _portal_id(svc: Services, conn: Connection, plan: BatchPlan) -> str | None:
 
 
 def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: ContactRead,
-                    portal_id: str | None, plan: BatchPlan, now: datetime) -> None:
+                    portal_id: str | None, plan: BatchPlan, kept: dict[str, list[Activity]],
+                    now: datetime) -> None:
     contact = read.contacts.get(contact_id)
     if contact is None:
         _close_gone(conn, contact_id, now)
         return
     if contact.id != contact_id:   # HubSpot answered with the merge survivor
         leads.rekey_contact(conn, contact_id, contact.id, now)
-    activities = activities_from_contact(contact)
+    # What HubSpot's record says, plus the behaviour Handoff keeps itself (workflow webhooks), newest first.
+    activities = sorted(activities_from_contact(contact) + kept.get(contact.id, []),
+                        key=lambda activity: activity.occurred_at, reverse=True)
     lead = leads.open_lead_for(conn, contact.id)
     # Hysteresis: a contact with an open lead stays an MQL down to mql_exit_threshold.
     score = score_contact(contact, activities, svc.config.scoring, now, was_mql=lead is not None)

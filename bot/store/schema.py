@@ -198,3 +198,20 @@ settings_kv = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+# Handoff's own activity timeline (0003): behaviour HubSpot's contact record does not keep one by one —
+# page views with their URL, sent by a HubSpot workflow's "Send a webhook" action — kept per contact.
+activities = Table(
+    "activities", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("contact_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("label", Text, nullable=False, server_default=""),
+    Column("count", Integer, nullable=False, server_default="1"),
+    Column("source", String(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_activities_contact", "contact_id", "occurred_at"),
+)
