@@ -42,6 +42,7 @@ def build_card(contact: Contact, score: Score, activities: Sequence[Activity], r
         "why_now": why_now(activities, since),
         "activities": [activity_entry(a) for a in list(activities)[:TRAIL_LENGTH]],
         "became_mql_at": to_utc_iso(now),
+        "score_history": [{"at": to_utc_iso(now), "total": score.total}],
         "assignee": None, "owner_name": None, "route_why": route.why,
         "company_owner_id": contact.get("company.hubspot_owner_id"),
     } | sales_snapshot(contact)
@@ -68,8 +69,21 @@ def refreshed_card(card: dict[str, Any], score: Score, activities: Sequence[Acti
     trail = [activity_entry(a) for a in list(activities)[:TRAIL_LENGTH]]
     if trail == card.get("activities") and score.total == card.get("score"):
         return None
-    return card | {"activities": trail, "score": score.total, "fit": score.fit,
-                   "engagement": score.engagement, "reasons": [asdict(r) for r in score.reasons]}
+    reasons = [asdict(r) for r in score.reasons]
+    return card | {"activities": trail, "score": score.total, "fit": score.fit, "engagement": score.engagement,
+                   "reasons": reasons, "changes_since_last_alert": changes(card, score.total, reasons),
+                   "score_history": (card.get("score_history") or [])[-9:] + [
+                       {"at": to_utc_iso(score.computed_at), "total": score.total}]}
+
+
+def changes(card: dict[str, Any], total: float, reasons: list[dict[str, Any]]) -> list[str]:
+    """What changed since the alert, in a rep's words: the score, and the rules that now fire or stopped."""
+    before = {r["rule"]: r["points"] for r in card.get("reasons") or []}
+    after = {r["rule"]: r["points"] for r in reasons}
+    lines = [f"Score {card.get('score', 0):g} → {total:g}"] if total != card.get("score") else []
+    lines += [f"New: {rule} ({after[rule]:+g})" for rule in after if rule not in before]
+    lines += [f"No longer: {rule}" for rule in before if rule not in after]
+    return (card.get("changes_since_last_alert") or []) + lines if lines else card.get("changes_since_last_alert", [])
 
 
 def past_entry(decision: dict[str, Any] | None) -> dict[str, Any] | None:

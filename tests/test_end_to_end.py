@@ -344,3 +344,18 @@ def test_a_lead_in_the_fallback_channel_is_taken_by_whoever_claims_it_first(syst
     winner = system.leads()[0].accepted_by
     assert winner in ("U0REP1", "U0REP2")
     assert f"Already accepted by <@{winner}>" in system.slack.hook_posts[0]["text"]
+
+
+def test_the_card_says_what_changed_since_the_alert(system):
+    system.add_warm_contact("542")
+    system.post_webhook([conversion(system, "542")])
+    system.drain()
+    system.hubspot.contacts["542"]["hs_email_last_click_date"] = "2026-11-18T15:00:00.000Z"
+    system.post_webhook([system.event("contact.propertyChange", "542", property_name="hs_email_last_click_date",
+                                      property_value="1763478000000")])
+    system.drain()
+    card = json.loads(system.leads()[0].card)
+    assert any(line.startswith("New: ") for line in card["changes_since_last_alert"])
+    assert len(card["score_history"]) == 2
+    update = [c for c in system.slack.calls if c.method == "chat.update"][-1]
+    assert "New: " in json.dumps(update.params)
