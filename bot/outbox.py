@@ -209,9 +209,17 @@ def _create_note(svc: Services, row: Row, now: datetime) -> dict:
     return {"note_id": note_id}
 
 
+def _post_ops_notice(svc: Services, row: Row, now: datetime) -> dict:
+    """A plain notice to marketing ops' channel (a refused config edit): our words, Slack-escaped."""
+    text = slack_blocks.esc(effects.payload_of(row)["text"])
+    posted = svc.slack.post_message(channel=svc.config.routing.ops_channel, text=text, blocks=None,
+                                    effect_key=row.key, look_for_duplicate=row.attempts > 1)
+    return {"channel": posted.channel, "ts": posted.ts}
+
+
 EFFECTS = {"slack_card": ("slack", _post_card), "slack_update_card": ("slack", _update_cards),
            "slack_notice": ("slack", _post_notice), "slack_ae_handoff": ("slack", _post_ae_handoff),
-           "hubspot_note": ("hubspot", _create_note)}
+           "hubspot_note": ("hubspot", _create_note), "slack_ops_notice": ("slack", _post_ops_notice)}
 
 
 def _card(lead: Row) -> dict:

@@ -13,6 +13,7 @@ from bot.ratelimit import shared_budget
 from bot.rules import Config, ConfigError, config_fingerprint, load_config
 from bot.settings import Settings
 from bot.store.db import make_engine
+from bot.store.effects import add_effect
 from integrations.hubspot.crm import HubSpotCrm
 from integrations.slack.notifier import SlackNotifier, make_web_client
 
@@ -43,10 +44,21 @@ class Services:
             config = load_config(self.settings.config_dir)
         except ConfigError as error:
             log.error("config change NOT applied, still running the last good config:\n%s", error)
+            self._tell_ops(version, error)
             return False
         self.config = config
         log.info("config change applied")
         return True
+
+    def _tell_ops(self, version: str, error: ConfigError) -> None:
+        """Marketing ops hear of a refused edit in Slack; the key makes every process's report one post."""
+        text = ("A config change was refused; Handoff keeps running the last good config. Fix these and save again:\n"
+                + "\n".join(f"• {problem}" for problem in error.problems[:20]))
+        try:
+            with self.engine.begin() as conn:
+                add_effect(conn, f"config:{version}", "slack_ops_notice", {"text": text}, self.clock())
+        except Exception:   # the log line above already says it; a database hiccup must not stop the check
+            log.exception("could not queue the config-problem notice")
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "Services":
