@@ -134,9 +134,19 @@ def _post_notice(svc: Services, row: Row, now: datetime) -> dict:
         return {"skipped": f"lead is {lead.status}"}
     channel, (text, blocks) = NOTICES[payload["action"]](svc, lead, payload, now)
     posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
+                                    thread_ts=_card_thread(svc, lead.id, channel, payload["action"]),
                                     look_for_duplicate=row.attempts > 1)
     log.info("lead=%s notice %s posted", lead.id, payload["action"])
     return {"channel": posted.channel, "ts": posted.ts}
+
+
+def _card_thread(svc: Services, lead_id: int, channel: str, action: str) -> str | None:
+    """A reminder goes in the thread of the rep's card, so the card keeps the lead's whole story."""
+    if action != "remind_sdr":
+        return None
+    with svc.engine.connect() as conn:
+        cards_here = [m for m in effects.posted_messages(conn, lead_id) if m.get("channel") == channel]
+    return cards_here[-1]["ts"] if cards_here else None
 
 
 def _clock_running(payload: dict, lead: Row) -> bool:

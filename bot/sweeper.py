@@ -67,6 +67,9 @@ def _notice(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime,
                        lead_id=lead.id)
     journey.record(conn, lead.id, lead.contact_id, "escalated", now, None, action=action, deadline=row.kind,
                    late_seconds=(now - row.due_at).total_seconds())
+    # The card shows the step in its story and its SLA as overdue.
+    effects.add_effect(conn, f"deadline:{row.id}:step:{row.step}:card", "slack_update_card", {"lead_id": lead.id},
+                       now, lead_id=lead.id)
 
 
 def _reassign(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:

@@ -359,3 +359,27 @@ def test_the_card_says_what_changed_since_the_alert(system):
     assert len(card["score_history"]) == 2
     update = [c for c in system.slack.calls if c.method == "chat.update"][-1]
     assert "New: " in json.dumps(update.params)
+
+
+def test_a_reminder_goes_in_the_thread_of_the_reps_card(system):
+    system.add_warm_contact("543")
+    system.post_webhook([conversion(system, "543")])
+    system.drain()
+    card = system.posts("D")[0]
+    system.clock.advance(seconds=system.svc.config.sla.accept_within.total_seconds() + 1)
+    system.sweep()
+    system.drain()
+    reminder = system.posts("D")[-1]
+    assert reminder["thread_ts"] == card["ts"]
+
+
+def test_deadlines_missed_while_the_service_was_down_fire_once_on_start(system):
+    system.add_warm_contact("544")
+    system.post_webhook([conversion(system, "544")])
+    system.drain()
+    system.clock.advance(hours=2)   # down for two hours: both accept steps and the first touch are overdue
+    fired = system.sweep()
+    system.drain()
+    assert fired == 4   # remind + managers for accept, remind + managers for the first touch
+    assert system.sweep() == 0
+    assert len(system.posts("C0MGRS")) == 2
