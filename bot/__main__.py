@@ -1,4 +1,5 @@
-"""The CLI: python -m bot run | web | worker | migrate | check-config [DIR] | setup-hubspot | explain | backtest."""
+"""The CLI: python -m bot run | web | worker | migrate | check-config [DIR] | setup-hubspot | explain | backtest |
+export."""
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "explain":
             return cmd_explain(settings, args.contact_id)
+        if args.command == "export":
+            return cmd_export(settings, args.format, args.since, args.until)
         return COMMANDS[args.command](settings)
     except (ConfigError, SchemaBehind) as error:
         print(f"handoff: refusing to start:\n{error}", file=sys.stderr)
@@ -55,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("setup-hubspot", help="create Handoff's property group and contact properties")
     sub.add_parser("backtest", add_help=False,
                    help="score a HubSpot contacts export with the config (python -m bot backtest --help)")
+    export = sub.add_parser("export", help="the ledger of every lead's journey, as CSV or JSON Lines")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--since", type=_day, default=None, help="leads that became MQLs from this date (YYYY-MM-DD)")
+    export.add_argument("--until", type=_day, default=None, help="... up to this date, exclusive")
     explain = sub.add_parser("explain", help="a contact's score history with the reasons for each score")
     explain.add_argument("contact_id")
     return parser
@@ -140,6 +147,24 @@ def cmd_setup_hubspot(settings: Settings) -> int:
         return 1
     print("created: " + ", ".join(created) if created else "all Handoff properties already exist")
     return 0
+
+
+def cmd_export(settings: Settings, fmt: str, since, until) -> int:
+    from bot.ledger import ledger_rows, write
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    with engine.connect() as conn:
+        written = write(ledger_rows(conn, since, until), fmt)
+    log.info("ledger exported: %d leads", written)
+    return 0
+
+
+def _day(text: str):
+    from datetime import datetime, timezone
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {text!r}") from None
 
 
 def cmd_explain(settings: Settings, contact_id: str) -> int:

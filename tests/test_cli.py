@@ -89,3 +89,12 @@ def test_backtest_runs_from_the_cli_on_the_sample_export():
 def test_unknown_arguments_are_refused_outside_backtest():
     result = bot("migrate", "--force")
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
+
+
+def test_export_writes_the_ledger_and_refuses_a_bad_date(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/h.sqlite3", "BOT_CONFIG_DIR": str(REPO / "config")}
+    assert bot("migrate", env=env).returncode == 0
+    result = bot("export", "--format", "csv", "--since", "2026-11-01", env=env)
+    assert result.returncode == 0 and result.stdout.startswith("lead_id,contact_id,sdr,")
+    bad = bot("export", "--since", "last week", env=env)
+    assert bad.returncode == 2 and "expected a date like 2026-11-01" in bad.stderr

@@ -2,12 +2,15 @@
 reassign, the cadence recycle, why a deadline was missed, and a rep's day of misses."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.ledger import ledger_rows, write
 from bot.store.schema import lead_events
 
 from tests.harness import System, wait_for, write_config
@@ -143,3 +146,28 @@ def test_three_misses_in_a_day_mark_the_rep_away_and_tell_the_managers(make_syst
     assert "U0REP1" in system.posts("C0MGRS")[-1]["text"] and "marked away" in system.posts("C0MGRS")[-1]["text"]
     away = system.command("U0REP1", "mine")   # still works while away
     assert away.status_code == 200
+
+
+def test_the_ledger_has_every_step_of_a_leads_journey(make_system):
+    system = make_system()
+    occurred = int((system.clock.now - timedelta(seconds=30)).timestamp() * 1000)
+    lead_id = open_lead(system, occurred_at_ms=occurred)
+    system.clock.advance(minutes=2)
+    system.click("accept_lead", lead_id, "U0REP1")
+    wait_for(lambda: system.leads()[0].status == "accepted")
+    system.submit("disqualify_submit", lead_id, "U0REP1", {"dq_reason": {"dq_reason": {
+        "type": "static_select", "selected_option": {"value": "No budget", "text": {"type": "plain_text", "text": "x"}}}}})
+    system.drain()
+    with system.svc.engine.connect() as conn:
+        rows = list(ledger_rows(conn))
+    row = rows[0]
+    assert (row["lead_id"], row["sdr"], row["decision"], row["decision_reason"]) == (
+        lead_id, "U0REP1", "disqualified", "No budget")
+    assert row["action_at"] < row["webhook_received_at"] <= row["mql_at"] <= row["alerted_at"] < row["accepted_at"]
+    assert "Requested a demo" in row["rules_fired"]
+    out = io.StringIO()
+    assert write(rows, "csv", out) == 1
+    assert list(csv.DictReader(io.StringIO(out.getvalue())))[0]["decision"] == "disqualified"
+    out = io.StringIO()
+    write(rows, "json", out)
+    assert json.loads(out.getvalue().splitlines()[0])["lead_id"] == lead_id
