@@ -8,7 +8,9 @@ Each figure is measured in a fresh process, so peak RSS (getrusage) belongs to t
   read   reading the export and the activity file only (no scoring): the CSV side's cost
   score  the whole backtest with the shipped config and an outcome column
   unsorted  (with --unsorted) the same on an activity file out of contact-id order: held in memory
-  scorer  bot.scoring.score_contact alone, on the first 5,000 contacts read beforehand: the ceiling
+  scorer  bot.scoring.score_contact alone as the backtest calls it (explain=False), on the first 5,000
+          contacts read beforehand: the ceiling
+  explained  the same with the words for a rep (evidence, summary), as the live worker scores
 """
 from __future__ import annotations
 
@@ -40,8 +42,9 @@ def measure(directory: Path, mode: str) -> dict:
     from bot.csv_export import ActivityFeed, ContactExport
     from bot.rules import load_config
     contacts, activities = directory / "contacts.csv", directory / "activities.csv"
-    if mode == "scorer":
-        return _scorer_only(ContactExport(contacts), ActivityFeed(activities), load_config(REPO / "config").scoring)
+    if mode in ("scorer", "explained"):
+        return _scorer_only(ContactExport(contacts), ActivityFeed(activities), load_config(REPO / "config").scoring,
+                            explain=mode == "explained")
     started = time.perf_counter()
     if mode == "read":
         count = _read_only(ContactExport(contacts, "Sales Outcome"), ActivityFeed(activities))
@@ -64,7 +67,7 @@ def _read_only(export, feed) -> int:
     return count
 
 
-def _scorer_only(export, feed, rules) -> dict:
+def _scorer_only(export, feed, rules, explain: bool) -> dict:
     from bot.activities import activities_from_contact
     from bot.backtest import combine_activities
     from bot.scoring import score_contact
@@ -75,7 +78,7 @@ def _scorer_only(export, feed, rules) -> dict:
                                                             feed.for_contact(item.contact.id))))
     started = time.perf_counter()
     for contact, activities in inputs:
-        score_contact(contact, activities, rules, AS_OF)
+        score_contact(contact, activities, rules, AS_OF, explain=explain)
     seconds = time.perf_counter() - started
     return {"contacts": len(inputs), "seconds": seconds,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -116,7 +119,7 @@ def main() -> None:
 def _bench_size(workdir: Path, size: int, unsorted: bool, sizes: list[int]) -> None:
     directory = workdir / str(size)
     generate(directory, size, unsorted=False)
-    for mode in ("read", "score") + (("scorer",) if size == min(sizes) else ()):
+    for mode in ("read", "score") + (("scorer", "explained") if size == min(sizes) else ()):
         report(size, mode, directory)
     if unsorted:
         generate(directory, size, unsorted=True)

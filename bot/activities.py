@@ -24,17 +24,23 @@ TRAIL_PROPERTIES = tuple(sorted({when for _, when in _DATED} | set(RECENT_CONVER
 def activities_from_contact(contact: Contact) -> list[Activity]:
     """What the contact did, derived from its HubSpot properties; unreadable values give nothing, never raise."""
     recent = _dated(contact, "form_submission", *RECENT_CONVERSION)
-    first = _dated(contact, "form_submission", *FIRST_CONVERSION)
-    found = [recent, None if first == recent else first, _page_views(contact)]   # one conversion: listed once
+    found = [recent, _first_conversion(contact, recent), _page_views(contact)]
     found += [_dated(contact, kind, when) for kind, when in _DATED]
     return sorted(filter(None, found), key=lambda activity: activity.occurred_at, reverse=True)
 
 
-def _time(contact: Contact, name: str) -> datetime | None:
+def hubspot_time(value: str | None) -> datetime | None:
+    """A HubSpot date, or None when it is missing or unreadable."""
+    if value is None:
+        return None
     try:
-        return parse_hubspot_time(contact.get(name))
+        return parse_hubspot_time(value)
     except (ValueError, OverflowError, OSError):   # an epoch far outside what datetime holds
         return None
+
+
+def _time(contact: Contact, name: str) -> datetime | None:
+    return hubspot_time(contact.get(name))
 
 
 def _dated(contact: Contact, kind: str, when: str, label: str | None = None) -> Activity | None:
@@ -42,10 +48,19 @@ def _dated(contact: Contact, kind: str, when: str, label: str | None = None) -> 
     return Activity(kind, moment, label=(contact.get(label) if label else None) or "") if moment else None
 
 
+def _first_conversion(contact: Contact, recent: Activity | None) -> Activity | None:
+    """The first conversion, unless it is the recent one (one conversion: listed once)."""
+    if recent is not None and all(contact.get(first) == contact.get(last)
+                                  for first, last in zip(FIRST_CONVERSION, RECENT_CONVERSION)):
+        return None     # the same date and name: the same Activity, so no need to parse it again
+    first = _dated(contact, "form_submission", *FIRST_CONVERSION)
+    return None if first == recent else first
+
+
 def _page_views(contact: Contact) -> Activity | None:
     """HubSpot only counts page views: one aggregate Activity, dated by the last session."""
     views = parse_range(contact.get(PAGE_VIEWS))
-    moment = next(filter(None, (_time(contact, name) for name in LAST_VISIT)), None)
-    if views is None or views[0] < 1 or views[0] != views[1] or moment is None:
+    if views is None or views[0] < 1 or views[0] != views[1]:
         return None
-    return Activity("page_view", moment, count=int(views[0]))
+    moment = next(filter(None, (_time(contact, name) for name in LAST_VISIT)), None)
+    return Activity("page_view", moment, count=int(views[0])) if moment is not None else None

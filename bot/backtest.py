@@ -307,10 +307,10 @@ def _score_rows(result: Backtest, export: ContactExport, feed: ActivityFeed | No
             continue
         contact, converted = item.contact, outcome_converted(item.outcome)
         activities = combine_activities(activities_from_contact(contact), feed.for_contact(contact.id) if feed else [])
-        score = score_contact(contact, activities, inputs.rules, inputs.now)
+        score = score_contact(contact, activities, inputs.rules, inputs.now, explain=False)
         tally.add(score, item.outcome, converted)
         if other is not None:
-            second = score_contact(contact, activities, inputs.other, inputs.now)
+            second = score_contact(contact, activities, inputs.other, inputs.now, explain=False)
             other.add(second, item.outcome, converted)
             changes.add(score, second, converted)
 

@@ -5,14 +5,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from fnmatch import fnmatchcase
-from typing import Callable, Sequence
+from typing import Sequence
 from urllib.parse import urlsplit
 
 from bot.activities import PAGE_VIEWS, TRAIL_PROPERTIES
-from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_hubspot_time, parse_range
-from bot.rules.conditions import (EMPLOYEES, ActivityCondition, AllCondition, Condition,
-                                  PropertyCondition, properties_used)
+from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_range
+from bot.rules.compiled import (COMPANY_EMPLOYEES, CONTACT_EMPLOYEES, Compiled, Facts, Seen, compile_condition,
+                                read_property)
+from bot.rules.conditions import EMPLOYEES, Condition, properties_used
 from bot.rules.decay import Decay
 from bot.rules.durations import window_words
 from bot.rules.scoring import AXES, EngagementRule, Rule, ScoringRules
@@ -29,7 +29,6 @@ COMPANY_CARD_PROPERTIES = ("name", "domain", "numberofemployees", "industry", "c
 WATCHED_TRAIL = ("recent_conversion_date", PAGE_VIEWS, "hs_email_last_open_date", "hs_email_last_click_date",
                  "engagements_last_meeting_booked")
 NOT_SUBSCRIBABLE = {"num_unique_conversion_events", "hs_lastmodifieddate"}   # HubSpot refuses these
-CONTACT_EMPLOYEES, COMPANY_EMPLOYEES = "numemployees", COMPANY_PREFIX + "numberofemployees"
 _HEADCOUNT = {EMPLOYEES, CONTACT_EMPLOYEES, COMPANY_EMPLOYEES}
 _NOUNS = {"page_view": "page view", "form_submission": "form submission", "email_open": "email open",
           "email_click": "email click", "meeting_booked": "meeting booked", "chat": "chat"}
@@ -50,27 +49,18 @@ _SENIORITY = (
 )
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """One thing that made a condition hold: a property value, or matched activities."""
-    name: str                       # property name, or activity kind
-    value: str | None = None        # the property's value as read
-    count: int = 0                  # matched activities, summing Activity.count
-    last: datetime | None = None    # newest matched activity
-    counted: bool = False           # the condition counts (at_least): say how many
-    matched: tuple[Activity, ...] = ()
-
-
 # --- the score ---------------------------------------------------------------------------------
 
 def score_contact(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime,
-                  *, was_mql: bool = False) -> Score:
+                  *, was_mql: bool = False, explain: bool = True) -> Score:
     """Fit + engagement points (decayed, capped), grade, gates and recency -> Score; `now` is the moment
-    "2 min ago" and decay are measured from; `was_mql` keeps an MQL down to mql_exit_threshold."""
-    fired = _fired(contact, activities, rules, now)
+    "2 min ago" and decay are measured from; `was_mql` keeps an MQL down to mql_exit_threshold;
+    `explain=False` leaves the words for a rep (evidence, summary) empty: a backtest counts, nobody reads them."""
+    plan, facts = _plan(rules), Facts(contact, activities, now)
+    fired = _fired(plan, facts, explain)
     fit, engagement = (_capped(rules, axis, [pair for pair in fired if pair[1].axis == axis]) for axis in AXES)
     last_engaged = max((activity.occurred_at for activity in activities), default=None)
-    failed = _failed_gates(contact, activities, rules, now) + _recency_failure(last_engaged, rules, now)
+    failed = _failed_gates(plan, facts) + _recency_failure(last_engaged, rules, now)
     fit_points, engagement_points = _sum(fit), _sum(engagement)
     total = _round(fit_points + engagement_points)
     grade = rules.grades.grade(fit_points, engagement_points) if rules.grades else ""
@@ -78,23 +68,22 @@ def score_contact(contact: Contact, activities: Sequence[Activity], rules: Scori
                  is_mql=not failed and qualifies(rules, total, grade, was_mql),
                  high_intent=any(isinstance(rule, EngagementRule) and rule.high_intent for rule, _ in fired),
                  reasons=tuple(fit + engagement), gates_failed=tuple(failed), last_engaged_at=last_engaged,
-                 summary=_summary(contact, engagement), computed_at=now, grade=grade)
+                 summary=_summary(contact, engagement) if explain else "", computed_at=now, grade=grade)
 
 
-def _fired(contact: Contact, activities: Sequence[Activity], rules: ScoringRules,
-           now: datetime) -> list[tuple[Rule, Reason]]:
+def _fired(plan: _Plan, facts: Facts, explain: bool) -> list[tuple[Rule, Reason]]:
     """(rule, Reason) for every fit and engagement rule whose condition holds, in file order."""
     fired = []
-    for axis in AXES:
-        for rule in rules.rules_of(axis):
-            seen = holds(rule.when, contact, activities, now)
-            if seen is not None:
-                points, base = _decayed(rule, rules.decay_for(rule), seen, now)
-                fired.append((rule, Reason(rule.label, axis, points, _evidence(rule.label, seen, now), base)))
+    for axis, rule, decay, test in plan.rules:
+        seen = test(facts)
+        if seen is not None:
+            points, base = _decayed(rule, decay, seen, facts.now)
+            evidence = _evidence(rule.label, seen, facts.now) if explain else ""
+            fired.append((rule, Reason(rule.label, axis, points, evidence, base)))
     return fired
 
 
-def _decayed(rule: Rule, decay: Decay | None, seen: tuple[_Seen, ...], now: datetime) -> tuple[float, float | None]:
+def _decayed(rule: Rule, decay: Decay | None, seen: tuple[Seen, ...], now: datetime) -> tuple[float, float | None]:
     """(points now, points before decay or None when decay took nothing off), aged by the newest activity."""
     if decay is None:
         return rule.points, None
@@ -138,8 +127,8 @@ def _round(points: float) -> float:
     return round(points, POINT_DIGITS)
 
 
-def _failed_gates(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime) -> list[str]:
-    return [gate.label for gate in rules.gates if holds(gate.when, contact, activities, now) is None]
+def _failed_gates(plan: _Plan, facts: Facts) -> list[str]:
+    return [label for label, test in plan.gates if test(facts) is None]
 
 
 def _recency_failure(last_engaged: datetime | None, rules: ScoringRules, now: datetime) -> list[str]:
@@ -151,86 +140,40 @@ def _recency_failure(last_engaged: datetime | None, rules: ScoringRules, now: da
 # --- conditions --------------------------------------------------------------------------------
 
 def holds(condition: Condition, contact: Contact, activities: Sequence[Activity],
-          now: datetime) -> tuple[_Seen, ...] | None:
+          now: datetime) -> tuple[Seen, ...] | None:
     """What made the condition hold (its evidence), or None when it does not."""
-    if isinstance(condition, PropertyCondition):
-        value = read_property(contact, condition.name)
-        return (_Seen(condition.name, value),) if _property_holds(condition, value, now) else None
-    if isinstance(condition, ActivityCondition):
-        return _activity_holds(condition, activities, now)
-    results = [holds(child, contact, activities, now) for child in condition.conditions]
-    if isinstance(condition, AllCondition):
-        return None if None in results else tuple(seen for result in results for seen in result)
-    return next((result for result in results if result is not None), None)
+    return compile_condition(condition)(Facts(contact, activities, now))
 
 
-def read_property(contact: Contact, name: str) -> str | None:
-    """A property as rules name it; `employees` is the contact's range, else the company's headcount."""
-    if name == EMPLOYEES:
-        return contact.get(CONTACT_EMPLOYEES) or contact.get(COMPANY_EMPLOYEES)
-    return contact.get(name)
+@dataclass(frozen=True)
+class _Plan:
+    """A ScoringRules with every condition compiled: (axis, rule, decay, test) in file order, then the gates."""
+    rules: tuple[tuple[str, Rule, Decay | None, Compiled], ...]
+    gates: tuple[tuple[str, Compiled], ...]
 
 
-def _property_holds(condition: PropertyCondition, value: str | None, now: datetime) -> bool:
-    if condition.exists is not None and (value is not None) != condition.exists:
-        return False
-    if value is None:
-        return condition.exists is False
-    return all(_TESTS[key](value, expected, now) for key, expected in condition.written_tests.items()
-               if key != "exists")
+_PLANS: dict[int, tuple[ScoringRules, _Plan]] = {}
+PLANS_KEPT = 8     # configs compiled at once: the live one, a reload, a backtest's --compare
 
 
-def _same(value: str, expected: str) -> bool:
-    numbers = parse_range(value), parse_range(expected)
-    if None not in numbers and numbers[0][0] == numbers[0][1]:
-        return numbers[0] == numbers[1]
-    return value.strip().casefold() == expected.strip().casefold()
-
-
-def _within(value: str, window, now: datetime) -> bool:
-    try:
-        moment = parse_hubspot_time(value)
-    except (ValueError, OverflowError, OSError):
-        return False
-    return moment is not None and moment >= now - window
-
-
-# A range passes gt/gte only when all of it is above the bound, lt/lte when all of it is below.
-_TESTS: dict[str, Callable[[str, object, datetime], bool]] = {
-    "equals": lambda v, x, now: _same(v, x),
-    "one_of": lambda v, xs, now: any(_same(v, x) for x in xs),
-    "contains": lambda v, x, now: x.casefold() in v.casefold(),
-    "matches": lambda v, pattern, now: pattern.search(v) is not None,
-    "gt": lambda v, x, now: (b := parse_range(v)) is not None and b[0] > x,
-    "gte": lambda v, x, now: (b := parse_range(v)) is not None and b[0] >= x,
-    "lt": lambda v, x, now: (b := parse_range(v)) is not None and b[1] < x,
-    "lte": lambda v, x, now: (b := parse_range(v)) is not None and b[1] <= x,
-    "within": _within,
-}
-
-
-def _activity_holds(condition: ActivityCondition, activities: Sequence[Activity],
-                    now: datetime) -> tuple[_Seen, ...] | None:
-    matched = [activity for activity in activities if _activity_matches(condition, activity, now)]
-    total = sum(activity.count for activity in matched)
-    if not matched or total < (condition.at_least or 1):
-        return None
-    last = max(activity.occurred_at for activity in matched)
-    return (_Seen(condition.kind, count=total, last=last, counted=condition.at_least is not None,
-                  matched=tuple(matched)),)
-
-
-def _activity_matches(condition: ActivityCondition, activity: Activity, now: datetime) -> bool:
-    if activity.kind != condition.kind:
-        return False
-    if condition.glob is not None and not fnmatchcase(activity.label.casefold(), condition.glob.casefold()):
-        return False
-    return condition.within is None or activity.occurred_at >= now - condition.within
+def _plan(rules: ScoringRules) -> _Plan:
+    """The rules compiled once. Keyed by identity (the models hold dicts, so they do not hash); the
+    entry keeps the rules alive so their id is not reused while cached."""
+    kept = _PLANS.get(id(rules))
+    if kept is not None and kept[0] is rules:
+        return kept[1]
+    plan = _Plan(tuple((axis, rule, rules.decay_for(rule), compile_condition(rule.when))
+                       for axis in AXES for rule in rules.rules_of(axis)),
+                 tuple((gate.label, compile_condition(gate.when)) for gate in rules.gates))
+    while len(_PLANS) >= PLANS_KEPT:
+        del _PLANS[next(iter(_PLANS))]
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
 
 
 # --- words for the rep -------------------------------------------------------------------------
 
-def _evidence(label: str, seen: tuple[_Seen, ...], now: datetime) -> str:
+def _evidence(label: str, seen: tuple[Seen, ...], now: datetime) -> str:
     """ "Requested a demo 2 min ago", "14 page views, last 2 min ago", "VP Engineering — decision-maker title"."""
     plain = [s for s in seen if s.last is not None and not s.counted]
     parts = [f"{label} {ago(max(s.last for s in plain), now)}"] if plain else []
@@ -242,7 +185,7 @@ def _evidence(label: str, seen: tuple[_Seen, ...], now: datetime) -> str:
     return ", ".join(parts) or label
 
 
-def _count_words(seen: _Seen, now: datetime) -> str:
+def _count_words(seen: Seen, now: datetime) -> str:
     if seen.name == "page_view" and all(activity.label for activity in seen.matched):
         return f"viewed {_pages_words(seen.matched)} {seen.count}× — {_days_words(seen.matched, now)}"
     noun = _NOUNS[seen.name]
@@ -275,7 +218,7 @@ def _days_words(activities: Sequence[Activity], now: datetime) -> str:
     return ", ".join(words if len(words) <= EVIDENCE_DAYS else ["…", *words[-EVIDENCE_DAYS:]])
 
 
-def _value_words(seen: _Seen) -> str:
+def _value_words(seen: Seen) -> str:
     if seen.name in _HEADCOUNT:
         return f"{seen.value} employees"
     if seen.name.endswith("industry"):

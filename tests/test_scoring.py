@@ -1,13 +1,19 @@
 """bot.scoring: every condition kind, ranges, missing values, gates, recency, high intent, the seeds' examples."""
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter
 
-from bot.models import Activity, Company, Contact, Reason
+from bot.activities import activities_from_contact, hubspot_time
+from bot.backtest import combine_activities
+from bot.csv_export import ActivityFeed, ContactExport, Skipped
+from bot.models import Activity, Company, Contact, Reason, parse_range
 from bot.rules import ScoringRules, load_config
-from bot.rules.conditions import Condition
+from bot.rules.compiled import Seen, read_property
+from bot.rules.conditions import ActivityCondition, AllCondition, Condition, PropertyCondition
 from bot.scoring import (company_properties_to_read, contact_properties_to_read, holds, score_contact,
                          watched_properties)
 
@@ -612,3 +618,126 @@ def test_the_shipped_half_life_fades_a_lone_demo_request(age_days, engagement, m
 ])
 def test_the_shipped_fast_lane(activity, high_intent):
     assert score_contact(contact(jobtitle="Analyst"), [activity], SHIPPED, NOW).high_intent is high_intent
+
+
+# --- the compiled conditions against a plain reading of the rules, on the 5,000-contact sample ----------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLE_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)     # the moment the sample export was taken
+# Every property test and activity option, beyond what the shipped rules use.
+EVERY_KIND_OF_TEST = [
+    {"property": "numemployees", "equals": "51-200"}, {"property": "employees", "equals": 250},
+    {"property": "jobtitle", "one_of": ["CEO", "vp sales", "Student"]}, {"property": "jobtitle", "contains": "ENG"},
+    {"property": "employees", "gte": 201}, {"property": "employees", "lt": 51}, {"property": "employees", "lte": 50},
+    {"property": "company.industry", "exists": True}, {"property": "industry", "exists": False},
+    {"property": "recent_conversion_date", "within": "14d"}, {"property": "jobtitle", "exists": True, "matches": "r"},
+    {"activity": "email_click", "campaign": "*webinar*"}, {"activity": "email_open", "at_least": 2},
+    {"activity": "page_view", "url": "*/blog/*", "at_least": 2, "within": "60d"},
+    {"all": [{"activity": "form_submission"}, {"property": "jobtitle", "matches": "(?i)director"}]},
+    {"any": [{"activity": "chat"}, {"activity": "meeting_booked", "within": "90d"}]},
+]
+
+
+def plain_holds(condition, contact: Contact, activities, now: datetime):
+    """The oracle: each condition read as docs/scoring.md words it, every activity looked at every time."""
+    if isinstance(condition, PropertyCondition):
+        value = read_property(contact, condition.name)
+        return (Seen(condition.name, value),) if plain_property_holds(condition, value, now) else None
+    if isinstance(condition, ActivityCondition):
+        return plain_activity_holds(condition, activities, now)
+    results = [plain_holds(child, contact, activities, now) for child in condition.conditions]
+    if isinstance(condition, AllCondition):
+        return None if None in results else tuple(seen for result in results for seen in result)
+    return next((result for result in results if result is not None), None)
+
+
+def plain_property_holds(condition: PropertyCondition, value: str | None, now: datetime) -> bool:
+    if condition.exists is not None and (value is not None) != condition.exists:
+        return False
+    if value is None:
+        return condition.exists is False
+    return all(plain_test(key, value, expected, now) for key, expected in condition.tests().items() if key != "exists")
+
+
+def plain_test(key: str, value: str, expected, now: datetime) -> bool:
+    bounds = parse_range(value)
+    if key == "within":
+        moment = hubspot_time(value)
+        return moment is not None and moment >= now - expected
+    if key in ("gt", "gte", "lt", "lte"):
+        side = bounds[0] if key.startswith("g") else bounds[1] if bounds else None
+        return bounds is not None and {"gt": side > expected, "gte": side >= expected, "lt": side < expected,
+                                       "lte": side <= expected}[key]
+    return {"equals": lambda: plain_same(value, expected), "one_of": lambda: any(plain_same(value, x) for x in expected),
+            "contains": lambda: expected.casefold() in value.casefold(),
+            "matches": lambda: expected.search(value) is not None}[key]()
+
+
+def plain_same(value: str, expected: str) -> bool:
+    numbers = parse_range(value), parse_range(expected)
+    if None not in numbers and numbers[0][0] == numbers[0][1]:
+        return numbers[0] == numbers[1]
+    return value.strip().casefold() == expected.strip().casefold()
+
+
+def plain_activity_holds(condition: ActivityCondition, activities, now: datetime):
+    matched = [activity for activity in activities if activity.kind == condition.kind
+               and (condition.glob is None or fnmatchcase(activity.label.casefold(), condition.glob.casefold()))
+               and (condition.within is None or activity.occurred_at >= now - condition.within)]
+    total = sum(activity.count for activity in matched)
+    if not matched or total < (condition.at_least or 1):
+        return None
+    return (Seen(condition.kind, count=total, last=max(activity.occurred_at for activity in matched),
+                 counted=condition.at_least is not None, matched=tuple(matched)),)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """(contact, activities) for every contact of samples/, as the backtest combines them."""
+    export, feed = ContactExport(SAMPLES / "contacts.csv"), ActivityFeed(SAMPLES / "activities.csv")
+    pairs = [(item.contact, combine_activities(activities_from_contact(item.contact),
+                                               feed.for_contact(item.contact.id)))
+             for item in export if not isinstance(item, Skipped)]
+    export.close()
+    feed.close()
+    return pairs
+
+
+def test_compiled_conditions_give_the_plain_evidence_for_every_sample_contact(sample):
+    conditions = [rule.when for rule in (*SHIPPED.fit, *SHIPPED.engagement, *SHIPPED.gates)]
+    conditions += [CONDITION.validate_python(condition) for condition in EVERY_KIND_OF_TEST]
+    assert len(sample) == 5000
+    for now in (SAMPLE_NOW, SAMPLE_NOW - timedelta(days=20)):
+        for person, activities in sample:
+            for condition in conditions:
+                assert holds(condition, person, activities, now) == plain_holds(condition, person, activities, now)
+
+
+def test_every_rule_fires_on_some_sample_contact_and_the_scores_are_the_plain_ones(sample):
+    plain = [(rule, rule.label) for rule in (*SHIPPED.fit, *SHIPPED.engagement)]
+    fired = {label: 0 for _, label in plain}
+    for person, activities in sample:
+        score = score_contact(person, activities, SHIPPED, SAMPLE_NOW)
+        expected = [label for rule, label in plain if plain_holds(rule.when, person, activities, SAMPLE_NOW)]
+        assert [reason.rule for reason in score.reasons if not reason.rule.endswith(" cap")] == expected
+        failed = [gate.label for gate in SHIPPED.gates if plain_holds(gate.when, person, activities, SAMPLE_NOW) is None]
+        assert list(score.gates_failed[:len(failed)]) == failed
+        for label in expected:
+            fired[label] += 1
+    assert all(fired.values()), fired
+
+
+def test_without_explaining_only_the_words_for_a_rep_are_left_out(sample):
+    for person, activities in sample[:1000]:
+        explained = score_contact(person, activities, SHIPPED, SAMPLE_NOW)
+        counted = score_contact(person, activities, SHIPPED, SAMPLE_NOW, explain=False)
+        assert counted == replace(explained, summary="",
+                                  reasons=tuple(replace(reason, evidence="") for reason in explained.reasons))
+
+
+def test_each_config_is_scored_with_its_own_rules_when_several_are_in_use():
+    lead = contact(jobtitle="VP Sales")
+    configs = [rules(fit=[{"label": f"Title {n}", "points": n, "when": {"property": "jobtitle", "exists": True}}])
+               for n in range(1, 20)]
+    for _ in range(2):
+        assert [score_contact(lead, [], config, NOW).fit for config in configs] == list(range(1, 20))
