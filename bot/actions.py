@@ -127,7 +127,7 @@ def reassign_lead(svc: Services, lead_id: int, user_id: str, to: str, reason: st
         lead, refused = guard(conn, svc, lead_id, user_id)
         if refused:
             return refused
-        owner_id, assignee, why = _reassign_target(conn, svc, lead, to, reason)
+        owner_id, assignee, why = _reassign_target(conn, svc, lead, to, reason, now)
         if owner_id is None and assignee is None:
             return Outcome(INVALID, message="Nobody to hand this lead to: the SDR pool has no one else.")
         _hand_over(svc, conn, lead, owner_id, assignee, why, reason, user_id, now)
@@ -137,7 +137,7 @@ def reassign_lead(svc: Services, lead_id: int, user_id: str, to: str, reason: st
 def hand_to_next_in_pool(svc: Services, conn: Connection, lead: Row, reason: str, actor: str | None,
                          now: datetime) -> bool:
     """The SLA ladder's reassign step: the next SDR in the pool; False when the pool has nobody else."""
-    owner_id, assignee, why = _reassign_target(conn, svc, lead, "next", reason)
+    owner_id, assignee, why = _reassign_target(conn, svc, lead, "next", reason, now)
     if owner_id is None:
         return False
     _hand_over(svc, conn, lead, owner_id, assignee, why, reason, actor, now)
@@ -170,12 +170,14 @@ def recycle(svc: Services, conn: Connection, lead: Row, reason: str, now: dateti
     return True
 
 
-def _reassign_target(conn: Connection, svc: Services, lead: Row, to: str,
-                     reason: str) -> tuple[str | None, str | None, str]:
+def _reassign_target(conn: Connection, svc: Services, lead: Row, to: str, reason: str,
+                     now: datetime) -> tuple[str | None, str | None, str]:
     routing = svc.config.routing
     if to != "next":
         return kv.owner_for_slack_user(conn, to) or _explicit_owner(routing, to), to, f"Reassigned: {reason}"
-    others = [owner for owner in routing.sdr_pool if owner != lead.owner_id]
+    away = kv.away_reps(conn, now)   # reps away (or marked away after misses) are passed over
+    owners = kv.slack_users_of_owners(conn) | dict(routing.slack_users)
+    others = [owner for owner in routing.sdr_pool if owner != lead.owner_id and owners.get(owner) not in away]
     if not others:
         return None, None, ""
     owner_id = others[kv.take_turn(conn, "sdr_pool", len(others))]

@@ -15,7 +15,7 @@ from bot import cards, lifecycle
 from bot.activities import activities_from_contact
 from bot.clocks import start_clocks
 from bot.models import Activity, Contact
-from bot.routing import route_lead
+from bot.routing import RouteState, route_lead
 from bot.scoring import company_properties_to_read, contact_properties_to_read, score_contact
 from bot.sla import TOUCH_PROPERTIES
 from bot.services import Services, backoff
@@ -162,7 +162,8 @@ def _close_gone(conn: Connection, contact_id: str, now: datetime) -> None:
 
 def _open_lead(svc: Services, conn: Connection, contact: Contact, score, activities,
                portal_id: str | None, now: datetime) -> int | None:
-    route = route_lead(contact, svc.config.routing, lambda name, size: kv.take_turn(conn, name, size))
+    route = route_lead(contact, svc.config.routing, lambda name, size: kv.take_turn(conn, name, size), now,
+                       route_state(svc, conn, now))
     card = cards.build_card(contact, score, activities, route, portal_id, None, None, now)
     lead_id = leads.create_lead(conn, contact_id=contact.id, portal_id=portal_id, score=score,
                                 owner_id=route.owner_id, route_why=route.why, card=card, now=now)
@@ -180,6 +181,16 @@ def _open_lead(svc: Services, conn: Connection, contact: Contact, score, activit
     log.info("contact=%s new MQL lead=%s owner=%s high_intent=%s", contact.id, lead_id,
              route.owner_id, score.high_intent)
     return lead_id
+
+
+def route_state(svc: Services, conn: Connection, now: datetime) -> RouteState:
+    """Who can take a lead now: reps away (/handoff away, or marked away after misses) and today's counts."""
+    away_users = kv.away_reps(conn, now)
+    owners = kv.slack_users_of_owners(conn) | dict(svc.config.routing.slack_users)
+    local = now.astimezone(svc.config.sla.timezone)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+    return RouteState(away=frozenset(owner for owner, user in owners.items() if user in away_users),
+                      assigned_today=leads.assigned_since(conn, day_start))
 
 
 def _record_mql(conn: Connection, lead_id: int, contact: Contact, score, cause: str,

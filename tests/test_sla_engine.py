@@ -171,3 +171,14 @@ def test_the_ledger_has_every_step_of_a_leads_journey(make_system):
     out = io.StringIO()
     write(rows, "json", out)
     assert json.loads(out.getvalue().splitlines()[0])["lead_id"] == lead_id
+
+
+def test_a_rep_marked_away_gets_no_new_leads_from_the_pool(make_system):
+    system = make_system()
+    open_lead(system, "921")                   # round robin: the first rep,
+    open_lead(system, "922")                   # then the second
+    system.command("U0REP2", "away 2h")        # the second rep steps out
+    open_lead(system, "923")
+    open_lead(system, "924")
+    assert [lead.owner_id for lead in system.leads()] == ["201", "202", "201", "201"]
+    assert "skipped 1 rep: away" in system.leads()[-1].route_why

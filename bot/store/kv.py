@@ -88,3 +88,9 @@ def first_delivery(conn: Connection, event_id: str, now: datetime) -> bool:
     """True the first time Slack delivers this event_id; its retries (X-Slack-Retry-Num) get False."""
     return insert_ignore(conn, slack_events_seen, [{"event_id": event_id, "received_at": now}],
                          key="event_id") == 1
+
+
+def slack_users_of_owners(conn: Connection) -> dict[str, str]:
+    """HubSpot owner id -> Slack user id, as far as the lookups so far found them."""
+    rows = conn.execute(select(slack_users).where(slack_users.c.slack_user_id.is_not(None)))
+    return {row.owner_id: row.slack_user_id for row in rows}

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.engine import Row
 
 from bot.models import Score
@@ -155,3 +155,11 @@ def _decision(lead: Row) -> dict[str, Any] | None:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def assigned_since(conn: Connection, since: datetime) -> dict[str, int]:
+    """Leads routed to each HubSpot owner since a moment (a rep's daily cap)."""
+    rows = conn.execute(select(leads.c.owner_id, func.count()).where(leads.c.became_mql_at >= since,
+                                                                      leads.c.owner_id.is_not(None))
+                        .group_by(leads.c.owner_id))
+    return {owner: count for owner, count in rows}
