@@ -3,7 +3,6 @@
 A pool written as a plain list of owner ids still loads as before; each bad value is one problem naming the file,
 its line and key.
 """
-import functools
 from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ import pytest
 
 from bot.rules import check_config, load_config
 from bot.rules.routing import Rep, Territory
+from tests.config_text import with_changes
 from tests.harness import write_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,10 +40,7 @@ WEEKDAYS = {day: (time(8), time(16)) for day in range(5)}
 
 
 def changed(*changes: str) -> str:
-    """ROUTING with each 'old=>new' replacement made once (the old text must be there)."""
-    pairs = [change.split("=>") for change in changes]
-    assert all(old in ROUTING for old, _ in pairs), pairs
-    return functools.reduce(lambda text, pair: text.replace(*pair, 1), pairs, ROUTING)
+    return with_changes(ROUTING, *changes)
 
 
 def test_every_new_key_loads_as_written(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 
 from bot.rules import BusinessDays, EscalationStep, check_config, load_config
 from bot.rules.sla import BreachLimit, Cadence
+from tests.config_text import with_changes
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config"
 
@@ -44,13 +45,7 @@ def write_sla(directory: Path, text: str) -> Path:
 
 
 def changed(*changes: str) -> str:
-    """SLA with each 'old=>new' replacement made once (the old text must be there)."""
-    text = SLA
-    for change in changes:
-        old, new = change.split("=>")
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
+    return with_changes(SLA, *changes)
 
 
 def test_every_new_key_loads_as_written(tmp_path):
