@@ -165,8 +165,8 @@ def _plan(rules: ScoringRules) -> _Plan:
     plan = _Plan(tuple((axis, rule, rules.decay_for(rule), compile_condition(rule.when))
                        for axis in AXES for rule in rules.rules_of(axis)),
                  tuple((gate.label, compile_condition(gate.when)) for gate in rules.gates))
-    while len(_PLANS) >= PLANS_KEPT:
-        del _PLANS[next(iter(_PLANS))]
+    while len(_PLANS) >= PLANS_KEPT:     # pop with a default: another thread may have evicted it first
+        _PLANS.pop(next(iter(_PLANS), None), None)
     _PLANS[id(rules)] = (rules, plan)
     return plan
 
