@@ -32,6 +32,9 @@ check-config: $(BIN)/.installed-run
 bench: $(BIN)/.installed-dev
 	$(BIN)/python -m bench.speed_to_lead
 	$(BIN)/python -m bench.bulk_import
+	$(BIN)/python -m bench.sla_sweep
+	$(BIN)/python -m bench.slack_ack
+	$(BIN)/python -m bench.backtest_speed
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -69,7 +69,8 @@ def _lead(svc: Services, user_id: str, rest: str, now: datetime) -> str:
         lead = _find_lead(conn, rest)
         if lead is None:
             return f"No lead found for {rest!r}. Give a HubSpot contact id or an email."
-        return slack_views.lead_text(leads.card_of(lead), _state(conn, lead, now), now)
+        view = _lead_views(conn, [lead], now)[0]
+        return slack_views.lead_text(view["card"], view["state"], now)
 
 
 def _find_lead(conn: Connection, needle: str) -> Row | None:
@@ -159,10 +160,10 @@ def _team(conn: Connection, now: datetime) -> list[dict[str, Any]]:
 
 
 def _lead_views(conn: Connection, rows: list[Row], now: datetime) -> list[dict[str, Any]]:
-    views = [{"card": leads.card_of(lead), "state": _state(conn, lead, now)} for lead in rows]
+    """Cards and states of many leads with two queries in all, not two per lead."""
+    ids = [lead.id for lead in rows]
+    slas, stories = deadlines.slas_of(conn, ids, now), journey.stories(conn, ids)
+    views = [{"card": leads.card_of(lead),
+              "state": leads.lead_state(lead) | {"sla": slas[lead.id], "history": stories[lead.id]}}
+             for lead in rows]
     return sorted(views, key=lambda v: (v["state"].get("sla") or {}).get("due_at") or "9999")
-
-
-def _state(conn: Connection, lead: Row, now: datetime) -> dict[str, Any]:
-    return leads.lead_state(lead) | {"sla": deadlines.sla_of(conn, lead.id, now),
-                                     "history": journey.story(conn, lead.id)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import Connection, func, select
 
@@ -14,13 +14,6 @@ def record(conn: Connection, lead_id: int, contact_id: str, kind: str, at: datet
            actor: str | None = None, **detail: Any) -> None:
     conn.execute(lead_events.insert().values(lead_id=lead_id, contact_id=contact_id, kind=kind, at=at,
                                              actor=actor, detail=json.dumps(detail, default=str)))
-
-
-def steps(conn: Connection, lead_id: int, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest steps of a lead, oldest first, for the card's story."""
-    rows = conn.execute(select(lead_events).where(lead_events.c.lead_id == lead_id)
-                        .order_by(lead_events.c.at.desc(), lead_events.c.id.desc()).limit(limit))
-    return [{"kind": r.kind, "at": r.at, "actor": r.actor, **detail_of(r)} for r in reversed(list(rows))]
 
 
 def detail_of(row) -> dict[str, Any]:
@@ -34,16 +27,22 @@ STORY = {"mql": "Became an MQL", "alerted": "Alert sent", "accepted": "Accepted 
          "revisit_due": "Revisit date reached: back to scoring", "closed": "Closed: {reason}"}
 
 
-def story(conn: Connection, lead_id: int, limit: int = 12) -> list[dict[str, str]]:
-    """The card's story, in words built from ids only (no CRM text), oldest first."""
-    lines = []
-    for step in steps(conn, lead_id, limit):
-        actor = f"<@{step['actor']}>" if step.get("actor") else "Handoff"
-        template = STORY.get(step["kind"], step["kind"])
-        fields = {key: value for key, value in step.items() if key not in ("actor", "at")}
-        text = template.format_map(_Blank(fields | {"actor": actor}))
-        lines.append({"at": step["at"].isoformat(), "text": text})
-    return lines
+def stories(conn: Connection, lead_ids: Sequence[int], limit: int = 12) -> dict[int, list[dict[str, str]]]:
+    """The stories of many leads in one query (a rep's queue, the team's): words built from ids only (no CRM
+    text), oldest first."""
+    found: dict[int, list[dict[str, Any]]] = {lead_id: [] for lead_id in lead_ids}
+    rows = conn.execute(select(lead_events).where(lead_events.c.lead_id.in_(list(lead_ids)))
+                        .order_by(lead_events.c.at, lead_events.c.id))
+    for r in rows:
+        found[r.lead_id].append({"kind": r.kind, "at": r.at, "actor": r.actor, **detail_of(r)})
+    return {lead_id: [_story_line(step) for step in found[lead_id][-limit:]] for lead_id in lead_ids}
+
+
+def _story_line(step: dict[str, Any]) -> dict[str, str]:
+    actor = f"<@{step['actor']}>" if step.get("actor") else "Handoff"
+    template = STORY.get(step["kind"], step["kind"])
+    fields = {key: value for key, value in step.items() if key not in ("actor", "at")}
+    return {"at": step["at"].isoformat(), "text": template.format_map(_Blank(fields | {"actor": actor}))}
 
 
 class _Blank(dict):
