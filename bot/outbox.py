@@ -81,8 +81,12 @@ def _run_one(svc: Services, row: Row, now: datetime) -> None:
         log.exception("effect %s failed", row.key)
         _failed(svc, row, now, error, None)
         return
-    with svc.engine.begin() as conn:
+    step = result.pop("journey", None)
+    with svc.engine.begin() as conn:   # one commit for the record and the step it adds to the lead's journey
         effects.complete_effect(conn, row, now, result, state="skipped" if result.get("skipped") else "done")
+        if step:
+            journey.record(conn, step.pop("lead_id"), step.pop("contact_id"), step.pop("kind"), step.pop("at"),
+                           step.pop("actor"), **step)
 
 
 def _post_card(svc: Services, row: Row, now: datetime) -> dict:
@@ -97,11 +101,10 @@ def _post_card(svc: Services, row: Row, now: datetime) -> dict:
     text, blocks = slack_blocks.alert_message(_card(lead), leads.lead_state(lead), now)
     posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
                                     look_for_duplicate=row.attempts > 1)
-    with svc.engine.begin() as conn:
-        journey.record(conn, lead.id, lead.contact_id, "alerted", svc.clock(), lead.assignee,
-                       target=payload["target"])
     log.info("lead=%s card posted to %s", lead.id, payload["target"])
-    return {"channel": posted.channel, "ts": posted.ts}
+    return {"channel": posted.channel, "ts": posted.ts,
+            "journey": {"lead_id": lead.id, "contact_id": lead.contact_id, "kind": "alerted", "at": svc.clock(),
+                        "actor": lead.assignee, "target": payload["target"]}}
 
 
 def _card_channel(svc: Services, lead: Row, target: str) -> str | None:

@@ -83,9 +83,10 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], key: str
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (dialect.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
-            .returning(table.c[key]))   # rowcount is -1 for multi-row inserts on psycopg: count what came back
-    return len(conn.execute(stmt).all())
+    # Parameters passed separately (not .values(rows)) so the statement compiles once and is cached; rowcount
+    # is -1 for multi-row inserts on psycopg, so count what RETURNING gives back.
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    return len(conn.execute(stmt, [dict(row) for row in rows]).all())
 
 
 def upsert(conn: Connection, table: Table, row: dict, key: str) -> None:
