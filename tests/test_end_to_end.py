@@ -383,3 +383,21 @@ def test_deadlines_missed_while_the_service_was_down_fire_once_on_start(system):
     assert fired == 4   # remind + managers for accept, remind + managers for the first touch
     assert system.sweep() == 0
     assert len(system.posts("C0MGRS")) == 2
+
+
+def test_a_slack_429_waits_as_retry_after_says_then_updates_the_card(system):
+    system.add_warm_contact("545")
+    system.post_webhook([conversion(system, "545")])
+    system.drain()
+    system.slack.fail_next("chat.update", status=429, retry_after="3", times=1)
+    system.click("accept_lead", system.leads()[0].id, "U0REP1")
+    wait_for(lambda: system.leads()[0].status == "accepted")
+    system.drain()
+    updates = lambda: [c for c in system.slack.calls if c.method == "chat.update"]
+    first = len(updates())
+    system.clock.advance(seconds=1)
+    system.drain()
+    assert len(updates()) == first   # still waiting: Slack asked for 3 s
+    system.clock.advance(seconds=3)
+    system.drain()
+    assert len(updates()) > first and "Accepted by" in json.dumps(updates()[-1].params)
