@@ -249,7 +249,7 @@ def _choose_ae(conn: Connection, svc: Services, lead: Row) -> tuple[str | None, 
                               if routing.ae_pool else None)
     if owner is None:
         return None, None
-    user = routing.slack_users.get(owner) or kv.cached_slack_user(conn, owner, datetime.max)[1]
+    user = routing.slack_users.get(owner) or kv.slack_users_of_owners(conn).get(owner)
     return owner, user
 
 

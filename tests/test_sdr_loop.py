@@ -316,3 +316,35 @@ def test_a_forged_disqualify_reason_is_refused(system):
                          {"dq_reason": {"dq_reason": select("Because I said so")},
                           "dq_other": {"dq_other": text(None)}}).get_json()
     assert body["response_action"] == "errors" and lead(system, lead_id).status == "new"
+
+
+def test_the_reassign_form_lists_the_pools_reps_found_in_slack(system):
+    first = new_lead(system, "802")
+    new_lead(system, "803")   # the second rep got a lead, so their Slack user is known
+    system.click("reassign_lead", first, "U0REP1")
+    wait_for(lambda: system.slack.count("views.open") == 1)
+    view = modal_opened(system, "reassign_submit")
+    values = [o["value"] for o in _options(view)]
+    assert "U0REP2" in values and "U0REP1" not in values   # the lead's own rep is not offered
+
+
+def _options(node) -> list[dict]:
+    if isinstance(node, list):
+        return [o for item in node for o in _options(item)]
+    if isinstance(node, dict):
+        own = list(node.get("options", [])) if isinstance(node.get("options"), list) else []
+        return own + [o for key, value in node.items() if key != "options" for o in _options(value)]
+    return []
+
+
+def test_an_sql_goes_to_an_ae_found_by_email_when_not_mapped(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
+    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
+    fake_hubspot.add_owner("401", "ae@example.com", "Avery", "Exec")
+    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    fake_slack.add_user("U0AE1", "ae@example.com", "avery")
+    routing = ROUTING.replace('slack_users: {"401": "U0AE1"}', "slack_users: {}")
+    system = System(sqlite_engine, write_config(tmp_path / "config", routing=routing), fake_hubspot, fake_slack)
+    lead_id = new_lead(system, "804", hubspot_owner_id="401")   # the AE owned the contact once: cached
+    system.submit("bant_submit", lead_id, "U0AE1", bant("sql"))   # a manager-free pool: the owner acts
+    system.drain()
+    assert lead(system, lead_id).ae_user == "U0AE1"
