@@ -215,10 +215,15 @@ def _post_ae_handoff(svc: Services, row: Row, now: datetime) -> dict:
 
 
 def _create_note(svc: Services, row: Row, now: datetime) -> dict:
-    """A note on the contact, recorded once per effect key. (HubSpot has no idempotency key for creates: an
-    answer lost after HubSpot stored the note could leave a second copy, never a missing one.)"""
+    """A note on the contact, once. HubSpot has no idempotency key for creates, so the note carries its effect
+    key, and a retry (an earlier answer may have been lost after HubSpot stored it) looks for it first."""
     payload = effects.payload_of(row)
-    note_id = svc.crm.create_note(payload["contact_id"], payload["body"], payload["at"])
+    marker = f"(Handoff ref {row.key})"
+    if row.attempts > 1:
+        existing = svc.crm.find_note(payload["contact_id"], marker)
+        if existing:
+            return {"note_id": existing, "found": True}
+    note_id = svc.crm.create_note(payload["contact_id"], f"{payload['body']} {marker}", payload["at"])
     return {"note_id": note_id}
 
 

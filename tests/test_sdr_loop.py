@@ -348,3 +348,16 @@ def test_an_sql_goes_to_an_ae_found_by_email_when_not_mapped(sqlite_engine, tmp_
     system.submit("bant_submit", lead_id, "U0AE1", bant("sql"))   # a manager-free pool: the owner acts
     system.drain()
     assert lead(system, lead_id).ae_user == "U0AE1"
+
+
+def test_a_note_whose_answer_was_lost_is_not_created_twice(system):
+    lead_id = new_lead(system)
+    system.hubspot.lose_note_answers = 1   # HubSpot stores the note, then the answer is lost (502)
+    system.submit("disqualify_submit", lead_id, "U0REP1",
+                  {"dq_reason": {"dq_reason": select("No budget")}, "dq_other": {"dq_other": text(None)}})
+    for _ in range(4):
+        system.drain()
+        system.clock.advance(seconds=30)
+    notes = [n for n in system.hubspot.notes if n["contact_id"] == "801"]
+    assert len(notes) == 1 and "Disqualified in Handoff: No budget" in notes[0]["body"]
+    assert system.hubspot.count("notes/search") == 1

@@ -14,8 +14,8 @@ import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
-from hubspot.crm.objects.notes import (AssociationSpec, PublicAssociationsForObject, PublicObjectId,
-                                       SimplePublicObjectInputForCreate)
+from hubspot.crm.objects.notes import (AssociationSpec, Filter, FilterGroup, PublicAssociationsForObject,
+                                       PublicObjectId, PublicObjectSearchRequest, SimplePublicObjectInputForCreate)
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate
 from urllib3.util.retry import Retry
 
@@ -70,6 +70,7 @@ class HubSpotCrm:
         self._properties = client.crm.properties.core_api
         self._groups = client.crm.properties.groups_api
         self._notes = client.crm.objects.notes.basic_api
+        self._note_search = client.crm.objects.notes.search_api
         self._token = access_token
         self._timeout = timeout
         self._before_call = before_call
@@ -165,6 +166,16 @@ class HubSpotCrm:
                                        association_type_id=NOTE_TO_CONTACT)])])
         answer = self._call("note create", self._notes.create, note)
         return str(answer.id)
+
+    def find_note(self, contact_id: str, marker: str) -> str | None:
+        """The id of a note on the contact whose body contains `marker`, if any (newest 100 notes searched)."""
+        query = PublicObjectSearchRequest(
+            filter_groups=[FilterGroup(filters=[Filter(property_name="associations.contact", operator="EQ",
+                                                       value=str(contact_id))])],
+            properties=["hs_note_body"], limit=100, after=None, sorts=[], query=None)
+        answer = self._call("note search", self._note_search.do_search, query)
+        return next((str(note.id) for note in answer.results or []
+                     if marker in ((note.properties or {}).get("hs_note_body") or "")), None)
 
     def ensure_properties(self) -> list[str]:
         """Create the `handoff` group and every missing `handoff_*` contact property; returns those created."""

@@ -157,6 +157,7 @@ class FakeHubSpot(LoopbackServer):
         self.calls: list[Call] = []
         self.updates: list[tuple[str, dict]] = []
         self.notes: list[dict] = []   # {"id", "contact_id", "body", "timestamp"} for every note created
+        self.lose_note_answers = 0     # store the next note(s), then answer 502: the caller cannot know it worked
         self.latency = 0.0
         self.rate_limit_per_10s: int | None = None
         self._failures: list[_Failure] = []
@@ -170,6 +171,7 @@ class FakeHubSpot(LoopbackServer):
             Rule("/crm/v3/owners/<owner_id>", methods=["GET"], endpoint="owner"),
             Rule("/account-info/v3/details", methods=["GET"], endpoint="account"),
             Rule("/crm/v3/objects/notes", methods=["POST"], endpoint="create_note"),
+            Rule("/crm/v3/objects/notes/search", methods=["POST"], endpoint="search_notes"),
             Rule("/crm/v3/properties/contacts", methods=["GET"], endpoint="list_properties"),
             Rule("/crm/v3/properties/contacts", methods=["POST"], endpoint="create_property"),
             Rule("/crm/v3/properties/contacts/groups", methods=["GET"], endpoint="list_groups"),
@@ -418,9 +420,22 @@ class FakeHubSpot(LoopbackServer):
         note_id = str(700_000 + len(self.notes))
         self.notes.append({"id": note_id, "contact_id": targets[0] if targets else None,
                            "body": props.get("hs_note_body", ""), "timestamp": props["hs_timestamp"]})
+        if self.lose_note_answers > 0:
+            self.lose_note_answers -= 1
+            return error(502, "Bad gateway", "SERVER_ERROR")
         now = _now_iso()
         return 201, {"id": note_id, "properties": {k: str(v) for k, v in props.items()}, "createdAt": now,
                      "updatedAt": now, "archived": False}
+
+    def _search_notes(self, request: Request, body: dict) -> tuple[int, dict]:
+        filters = [f for group in body.get("filterGroups") or [] for f in group.get("filters") or []]
+        contact = next((str(f.get("value")) for f in filters if f.get("propertyName") == "associations.contact"), None)
+        now = _now_iso()
+        found = [{"id": n["id"], "properties": {"hs_note_body": n["body"], "hs_object_id": n["id"]},
+                  "createdAt": now, "updatedAt": now, "archived": False}
+                 for n in reversed(self.notes) if contact is None or n["contact_id"] == contact]
+        limit = int(body.get("limit") or 10)
+        return 200, {"total": len(found), "results": found[:limit]}
 
     def _account(self, request: Request, body: Any) -> tuple[int, dict]:
         return 200, {"portalId": _json_id(self.portal_id), "accountType": "STANDARD", "timeZone": "US/Eastern",
