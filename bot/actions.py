@@ -16,11 +16,12 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
 from bot import lifecycle
-from bot.models import to_utc_iso
 from bot.clocks import start_clocks
+from bot.models import to_utc_iso
 from bot.routing import may_act_on_lead
 from bot.services import Services
 from bot.store import deadlines, effects, journey, kv, leads
+from bot.timefmt import duration_words
 
 log = logging.getLogger("handoff.actions")
 
@@ -81,7 +82,7 @@ def accept_lead(svc: Services, lead_id: int, user_id: str, now: datetime) -> Out
         _write_contact(conn, lead, "accept-writeback", writes, now)
         journey.record(conn, lead.id, lead.contact_id, "accepted", now, user_id,
                        seconds_to_accept=(now - lead.became_mql_at).total_seconds())
-        _refresh_cards(conn, lead, now)
+        effects.refresh_cards(conn, lead.id, now)
     log.info("lead=%s accepted by user=%s after %.0f s", lead_id, user_id,
              (now - lead.became_mql_at).total_seconds())
     return Outcome(ACCEPTED, assignee=lead.assignee, accepted_by=user_id, status="accepted")
@@ -98,7 +99,7 @@ def log_touch(svc: Services, lead_id: int, user_id: str, kind: str, note: str, n
         _note(conn, lead, f"touch-{count}", f"{kind.capitalize()} logged in Handoff by the rep"
                                              + (f": {note}" if note else "."), now)
         deadlines.cancel_for_lead(conn, lead_id, now, kinds=("first_touch",))
-        _refresh_cards(conn, lead, now)
+        effects.refresh_cards(conn, lead.id, now)
     return Outcome(DONE, status=lead.status, message=f"Touch {count} logged ({kind}).")
 
 
@@ -106,7 +107,7 @@ def snooze_lead(svc: Services, lead_id: int, user_id: str, minutes: int, now: da
     """Put a lead aside until a time; its SLA clock pauses, but never longer than sla.yaml allows."""
     limit = svc.config.sla.max_snooze
     if minutes <= 0 or timedelta(minutes=minutes) > limit:
-        return Outcome(INVALID, message=f"A lead can be snoozed for at most {_words(limit)}.")
+        return Outcome(INVALID, message=f"A lead can be snoozed for at most {duration_words(limit)}.")
     until = now + timedelta(minutes=minutes)
     with svc.engine.begin() as conn:
         lead, refused = guard(conn, svc, lead_id, user_id)
@@ -117,8 +118,8 @@ def snooze_lead(svc: Services, lead_id: int, user_id: str, minutes: int, now: da
         deadlines.open_deadline(conn, lead_id=lead_id, kind="snooze", started_at=now, due_at=until,
                                 first_step_at=until, now=now)
         journey.record(conn, lead.id, lead.contact_id, "snoozed", now, user_id, until=until.isoformat())
-        _refresh_cards(conn, lead, now)
-    return Outcome(DONE, status="snoozed", message=f"Snoozed for {_words(timedelta(minutes=minutes))}.")
+        effects.refresh_cards(conn, lead.id, now)
+    return Outcome(DONE, status="snoozed", message=f"Snoozed for {duration_words(timedelta(minutes=minutes))}.")
 
 
 def reassign_lead(svc: Services, lead_id: int, user_id: str, to: str, reason: str, now: datetime) -> Outcome:
@@ -155,7 +156,7 @@ def _hand_over(svc: Services, conn: Connection, lead: Row, owner_id: str | None,
                    to_user=assignee, reason=reason)
     effects.add_effect(conn, f"lead:{lead.id}:card:assignee:r{number}", "slack_card",
                        {"lead_id": lead.id, "target": "assignee"}, now, lead_id=lead.id)
-    _refresh_cards(conn, lead, now)
+    effects.refresh_cards(conn, lead.id, now)
 
 
 def recycle(svc: Services, conn: Connection, lead: Row, reason: str, now: datetime) -> bool:
@@ -166,7 +167,7 @@ def recycle(svc: Services, conn: Connection, lead: Row, reason: str, now: dateti
     _close_out(conn, lead, now)
     _write_contact(conn, lead, "decision", lifecycle.recycle_writeback(reason), now)
     journey.record(conn, lead.id, lead.contact_id, "decided", now, None, outcome="no_response", reason=reason)
-    _refresh_cards(conn, lead, now)
+    effects.refresh_cards(conn, lead.id, now)
     return True
 
 
@@ -176,7 +177,7 @@ def _reassign_target(conn: Connection, svc: Services, lead: Row, to: str, reason
     if to != "next":
         return kv.owner_for_slack_user(conn, to) or _explicit_owner(routing, to), to, f"Reassigned: {reason}"
     away = kv.away_reps(conn, now)   # reps away (or marked away after misses) are passed over
-    owners = kv.slack_users_of_owners(conn) | dict(routing.slack_users)
+    owners = kv.known_slack_users(conn, routing.slack_users)
     others = [owner for owner in routing.sdr_pool if owner != lead.owner_id and owners.get(owner) not in away]
     if not others:
         return None, None, ""
@@ -204,7 +205,7 @@ def disqualify_lead(svc: Services, lead_id: int, user_id: str, reason: str, now:
         _note(conn, lead, "decision", f"Disqualified in Handoff: {reason}", now)
         journey.record(conn, lead.id, lead.contact_id, "decided", now, user_id, outcome="disqualified",
                        reason=reason)
-        _refresh_cards(conn, lead, now)
+        effects.refresh_cards(conn, lead.id, now)
     return Outcome(DONE, status="disqualified", message=f"Disqualified: {reason}.")
 
 
@@ -227,7 +228,7 @@ def qualify_lead(svc: Services, lead_id: int, user_id: str, bant: dict[str, Any]
         journey.record(conn, lead.id, lead.contact_id, "decided", now, user_id, outcome=outcome,
                        ae=ae_user or ae_owner, revisit_at=revisit.isoformat() if revisit else None)
         _after_decision(svc, conn, lead, outcome, ae_user, revisit, now)
-        _refresh_cards(conn, lead, now)
+        effects.refresh_cards(conn, lead.id, now)
     return Outcome(DONE, status=leads.DECIDED[outcome], message=f"{lifecycle.OUTCOME_WORDS[outcome]}.")
 
 
@@ -249,7 +250,7 @@ def _choose_ae(conn: Connection, svc: Services, lead: Row) -> tuple[str | None, 
                               if routing.ae_pool else None)
     if owner is None:
         return None, None
-    user = routing.slack_users.get(owner) or kv.slack_users_of_owners(conn).get(owner)
+    user = kv.known_slack_users(conn, routing.slack_users).get(owner)
     return owner, user
 
 
@@ -277,15 +278,5 @@ def _note(conn: Connection, lead: Row, step: str, body: str, now: datetime) -> N
                        lead_id=lead.id)
 
 
-def _refresh_cards(conn: Connection, lead: Row, now: datetime) -> None:
-    effects.add_effect(conn, f"lead:{lead.id}:update:{now.timestamp():.6f}", "slack_update_card",
-                       {"lead_id": lead.id}, now, lead_id=lead.id)
-
-
 def _name_of(conn: Connection, owner_id: str | None) -> str | None:
     return kv.cached_owner_name(conn, owner_id) if owner_id else None
-
-
-def _words(span: timedelta) -> str:
-    from bot.timefmt import duration_words
-    return duration_words(span)

@@ -193,3 +193,9 @@ def to_utc(moment: datetime) -> datetime:
     if moment.utcoffset() is None:
         raise ValueError(f"business time needs an aware datetime (got naive {moment.isoformat()})")
     return moment.astimezone(UTC)
+
+
+def start_of_local_day(moment: datetime, zone: ZoneInfo) -> datetime:
+    """Midnight of `moment`'s day in `zone`, as an aware UTC time (a rep's "today" for caps and misses)."""
+    local = moment.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)

@@ -98,7 +98,7 @@ def _post_card(svc: Services, row: Row, now: datetime) -> dict:
     channel = _card_channel(svc, lead, payload["target"])
     if channel is None:
         return {"skipped": "the fallback channel is the leads channel, which gets the card anyway"}
-    text, blocks = slack_blocks.alert_message(_card(lead), leads.lead_state(lead), now)
+    text, blocks = slack_blocks.alert_message(leads.card_of(lead), leads.lead_state(lead), now)
     posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
                                     look_for_duplicate=row.attempts > 1)
     log.info("lead=%s card posted to %s", lead.id, payload["target"])
@@ -122,7 +122,7 @@ def _update_cards(svc: Services, row: Row, now: datetime) -> dict:
     with svc.engine.connect() as conn:
         lead = leads.get_lead(conn, lead_id)
         posted = effects.posted_messages(conn, lead_id)
-    text, blocks = slack_blocks.alert_message(_card(lead), leads.lead_state(lead), now)
+    text, blocks = slack_blocks.alert_message(leads.card_of(lead), leads.lead_state(lead), now)
     for message in posted:
         svc.slack.update_message(channel=message["channel"], ts=message["ts"], text=text, blocks=blocks)
     return {"updated": len(posted)}
@@ -160,7 +160,7 @@ def _clock_running(payload: dict, lead: Row) -> bool:
 
 def _reminder(svc: Services, lead: Row, payload: dict, now: datetime):
     channel = svc.slack.open_dm(lead.assignee) if lead.assignee else svc.config.routing.fallback_channel
-    text, blocks = slack_blocks.reminder_message(_card(lead), now)
+    text, blocks = slack_blocks.reminder_message(leads.card_of(lead), now)
     if payload.get("kind") == "first_touch":
         text, blocks = _with_line(text, blocks, ":telephone_receiver: The first contact attempt is due now: "
                                                 "log it with *Log touch* once made.")
@@ -168,7 +168,7 @@ def _reminder(svc: Services, lead: Row, payload: dict, now: datetime):
 
 
 def _escalation(svc: Services, lead: Row, payload: dict, now: datetime):
-    text, blocks = slack_blocks.escalation_message(_card(lead), now)
+    text, blocks = slack_blocks.escalation_message(leads.card_of(lead), now)
     with svc.engine.connect() as conn:
         breaches = journey.breaches(conn, lead.id)
     if breaches:   # why it was late: our delay, availability, or the rep (shown, and kept for the reports)
@@ -178,11 +178,11 @@ def _escalation(svc: Services, lead: Row, payload: dict, now: datetime):
 
 
 def _revisit(svc: Services, lead: Row, payload: dict, now: datetime):
-    return svc.config.routing.ops_channel, slack_views.revisit_message(_card(lead), leads.lead_state(lead), now)
+    return svc.config.routing.ops_channel, slack_views.revisit_message(leads.card_of(lead), leads.lead_state(lead), now)
 
 
 def _recycled(svc: Services, lead: Row, payload: dict, now: datetime):
-    name = slack_blocks.esc_clip(slack_blocks.contact_name(_card(lead)), 200)
+    name = slack_blocks.esc_clip(slack_blocks.contact_name(leads.card_of(lead)), 200)
     text = f"Recycled to nurture: {name} — {slack_blocks.esc(lead.decision_reason or 'no response')}"
     return svc.config.routing.ops_channel, (text, None)
 
@@ -238,10 +238,6 @@ def _post_ops_notice(svc: Services, row: Row, now: datetime) -> dict:
 EFFECTS = {"slack_card": ("slack", _post_card), "slack_update_card": ("slack", _update_cards),
            "slack_notice": ("slack", _post_notice), "slack_ae_handoff": ("slack", _post_ae_handoff),
            "hubspot_note": ("hubspot", _create_note), "slack_ops_notice": ("slack", _post_ops_notice)}
-
-
-def _card(lead: Row) -> dict:
-    return leads.card_of(lead)
 
 
 def _lead_with_assignee(svc: Services, lead_id: int, now: datetime) -> Row:

@@ -42,7 +42,7 @@ def form_for(svc: Services, action_id: str, lead_id: int, user_id: str,
 def _sdr_choices(conn: Connection, svc: Services, lead: Row) -> list[tuple[str, str]]:
     """Reps a lead can be handed to: the pool's owners that have a Slack user, less its current rep."""
     choices = []
-    known = kv.slack_users_of_owners(conn) | dict(svc.config.routing.slack_users)
+    known = kv.known_slack_users(conn, svc.config.routing.slack_users)
     for owner_id in svc.config.routing.sdr_pool:
         user = known.get(owner_id)
         name = kv.cached_owner_name(conn, owner_id) or f"Owner {owner_id}"

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
 from bot import actions, sla as sla_core
-from bot.business_time import BusinessCalendar
+from bot.business_time import BusinessCalendar, start_of_local_day
 from bot.services import Services
 from bot.store import deadlines, effects, inbox, journey, kv, leads
 
@@ -118,18 +118,13 @@ def _record_breach(svc: Services, conn: Connection, row: Row, lead: Row, now: da
 def _count_against_rep(svc: Services, conn: Connection, lead: Row, calendar: BusinessCalendar,
                        now: datetime) -> None:
     """Too many misses in one local day: the rep is marked away for the rest of it and managers are told."""
-    day_start = _local_midnight(calendar, now)
+    day_start = start_of_local_day(now, calendar.timezone)
     misses = journey.breaches_since(conn, lead.assignee, day_start, cause=sla_core.HUMAN)
     if sla_core.breaches_exceed(svc.config.sla, misses) and lead.assignee not in kv.away_reps(conn, now):
         kv.set_away(conn, lead.assignee, day_start + timedelta(days=1), now)
         effects.add_effect(conn, f"rep:{lead.assignee}:away:{day_start.date()}", "slack_notice",
                            {"lead_id": lead.id, "action": "rep_marked_away", "misses": misses}, now,
                            lead_id=lead.id)
-
-
-def _local_midnight(calendar: BusinessCalendar, now: datetime) -> datetime:
-    local = now.astimezone(calendar.timezone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
 
 
 def _time(value: str | None) -> datetime | None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Row
 
 from bot import cards, lifecycle
 from bot.activities import activities_from_contact
+from bot.business_time import start_of_local_day
 from bot.clocks import start_clocks
 from bot.models import Activity, Contact
 from bot.routing import RouteState, route_lead
@@ -156,7 +157,7 @@ def _close_gone(conn: Connection, contact_id: str, now: datetime) -> None:
     lead = leads.open_lead_for(conn, contact_id)
     if lead and leads.close_lead(conn, lead.id, "Contact deleted or merged away in HubSpot", now):
         deadlines.cancel_for_lead(conn, lead.id, now)
-        _update_cards(conn, lead.id, now)
+        effects.refresh_cards(conn, lead.id, now)
         log.info("contact=%s gone from HubSpot: lead=%s closed", contact_id, lead.id)
 
 
@@ -186,9 +187,8 @@ def _open_lead(svc: Services, conn: Connection, contact: Contact, score, activit
 def route_state(svc: Services, conn: Connection, now: datetime) -> RouteState:
     """Who can take a lead now: reps away (/handoff away, or marked away after misses) and today's counts."""
     away_users = kv.away_reps(conn, now)
-    owners = kv.slack_users_of_owners(conn) | dict(svc.config.routing.slack_users)
-    local = now.astimezone(svc.config.sla.timezone)
-    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+    owners = kv.known_slack_users(conn, svc.config.routing.slack_users)
+    day_start = start_of_local_day(now, svc.config.sla.timezone)
     return RouteState(away=frozenset(owner for owner, user in owners.items() if user in away_users),
                       assigned_today=leads.assigned_since(conn, day_start))
 
@@ -210,7 +210,7 @@ def _refresh_lead(conn: Connection, lead: Row, contact: Contact, score, activiti
     if card is not None or touched:
         current = json.loads(leads.get_lead(conn, lead.id).card)
         leads.set_card(conn, lead.id, (card or current) | cards.sales_snapshot(contact), now)
-        _update_cards(conn, lead.id, now)
+        effects.refresh_cards(conn, lead.id, now)
 
 
 def _count_hubspot_touches(conn: Connection, lead: Row, contact: Contact, now: datetime) -> int:
@@ -228,11 +228,6 @@ def _count_hubspot_touches(conn: Connection, lead: Row, contact: Contact, now: d
     if new_touches:
         deadlines.cancel_for_lead(conn, lead.id, now, kinds=("first_touch",))
     return new_touches
-
-
-def _update_cards(conn: Connection, lead_id: int, now: datetime) -> None:
-    effects.add_effect(conn, f"lead:{lead_id}:update:{now.timestamp():.6f}", "slack_update_card",
-                       {"lead_id": lead_id}, now, lead_id=lead_id)
 
 
 def _throttled(svc: Services, name: str, now: datetime) -> bool:

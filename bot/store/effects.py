@@ -56,3 +56,9 @@ def pending_effects(conn: Connection, kinds: Sequence[str] | None = None) -> lis
     if kinds:
         query = query.where(effects.c.kind.in_(kinds))
     return list(conn.execute(query.order_by(effects.c.id)))
+
+
+def refresh_cards(conn: Connection, lead_id: int, now: datetime) -> None:
+    """Edit the lead's posted cards to show its current state (keyed by the moment: each change is its own)."""
+    add_effect(conn, f"lead:{lead_id}:update:{now.timestamp():.6f}", "slack_update_card", {"lead_id": lead_id}, now,
+               lead_id=lead_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Mapping
 
 from sqlalchemy import Connection, select, update
 
@@ -90,7 +91,7 @@ def first_delivery(conn: Connection, event_id: str, now: datetime) -> bool:
                          key="event_id") == 1
 
 
-def slack_users_of_owners(conn: Connection) -> dict[str, str]:
-    """HubSpot owner id -> Slack user id, as far as the lookups so far found them."""
+def known_slack_users(conn: Connection, explicit: Mapping[str, str]) -> dict[str, str]:
+    """HubSpot owner id -> Slack user id: what the email lookups found, with routing.yaml's mapping winning."""
     rows = conn.execute(select(slack_users).where(slack_users.c.slack_user_id.is_not(None)))
-    return {row.owner_id: row.slack_user_id for row in rows}
+    return {row.owner_id: row.slack_user_id for row in rows} | dict(explicit)
