@@ -111,6 +111,18 @@ class System:
             props["hubspot_owner_id"] = owner_id
         self.hubspot.add_contact(contact_id, **(props | overrides))
 
+    def demo_request(self, contact_id: str, **fields) -> dict:
+        """The webhook event of a form submission (HubSpot's recent-conversion property changing)."""
+        return self.event("contact.propertyChange", contact_id, property_name="recent_conversion_event_name",
+                          property_value="Demo request", **fields)
+
+    def new_lead(self, contact_id: str, *, event_fields: dict | None = None, **contact) -> int:
+        """A warm contact requests a demo and the worker handles it: the id of its new lead."""
+        self.add_warm_contact(contact_id, **contact)
+        self.post_webhook([self.demo_request(contact_id, **(event_fields or {}))])
+        self.drain()
+        return next(lead.id for lead in reversed(self.leads()) if lead.contact_id == contact_id)
+
     def add_cold_contact(self, contact_id: str) -> None:
         self.hubspot.add_contact(contact_id, firstname="Sam", jobtitle="Student", lifecyclestage="subscriber",
                                  hs_analytics_num_page_views="3",

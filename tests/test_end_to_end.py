@@ -28,8 +28,7 @@ def system(sqlite_engine, tmp_path, fakes):
 
 
 def conversion(system: System, contact_id: str, **kwargs) -> dict:
-    return system.event("contact.propertyChange", contact_id, property_name="recent_conversion_event_name",
-                        property_value="Demo request", **kwargs)
+    return system.demo_request(contact_id, **kwargs)
 
 
 def test_a_qualifying_change_ends_in_one_write_back_and_one_alert(system):

@@ -34,12 +34,8 @@ def system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
     return system
 
 
-def new_lead(system: System, contact_id: str = "801", **overrides) -> int:
-    system.add_warm_contact(contact_id, **overrides)
-    system.post_webhook([system.event("contact.propertyChange", contact_id,
-                                      property_name="recent_conversion_event_name", property_value="Demo request")])
-    system.drain()
-    return next(lead.id for lead in system.leads() if lead.contact_id == contact_id)
+def new_lead(system: System, contact_id: str = "801", **contact) -> int:
+    return system.new_lead(contact_id, **contact)
 
 
 

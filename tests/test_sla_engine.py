@@ -43,12 +43,7 @@ def make_system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
 
 
 def open_lead(system: System, contact_id: str = "901", owner_id: str | None = None, **event_fields) -> int:
-    system.add_warm_contact(contact_id, owner_id=owner_id)
-    system.post_webhook([system.event("contact.propertyChange", contact_id,
-                                      property_name="recent_conversion_event_name", property_value="Demo request",
-                                      **event_fields)])
-    system.drain()
-    return system.leads()[-1].id
+    return system.new_lead(contact_id, owner_id=owner_id, event_fields=event_fields)
 
 
 def run_due(system: System) -> int:
