@@ -17,6 +17,7 @@ from bot.rules.routing import Rep, RoutingRules, Territory
 from bot.scoring import read_property
 
 POOL_COUNTER = "sdr_pool"   # the name of the shared round-robin counter in the store
+SDR_POOL = "SDR pool"               # the team of a rep in no territory
 TERRITORY_COUNTER = "territory:"   # + the territory's name: each territory takes turns on its own
 AWAY, OFF_HOURS, AT_CAP = "away", "outside working hours", "at their daily cap"
 
@@ -90,7 +91,12 @@ def pool_for(contact: Contact, routing: RoutingRules) -> _Pool:
     reps = tuple(routing.reps.get(owner) or Rep(owner) for owner in owners)
     if territory:
         return _Pool(f"Territory {territory.name}", f"{territory.name} pool", TERRITORY_COUNTER + territory.name, reps)
-    return _Pool("SDR pool", "SDR pool", POOL_COUNTER, reps)
+    return _Pool(SDR_POOL, SDR_POOL, POOL_COUNTER, reps)
+
+
+def team_of(routing: RoutingRules, owner_id: str | None) -> str:
+    """A rep's team: the first territory whose pool lists them, else the SDR pool (reports and calendars group by it)."""
+    return next((territory.name for territory in routing.territories if owner_id in territory.pool), SDR_POOL)
 
 
 def in_territory(contact: Contact, territory: Territory) -> bool:

@@ -23,7 +23,7 @@ POINT_DIGITS = 1            # decimals kept on decayed points and totals
 EVIDENCE_DAYS = 5           # weekdays named in "viewed /pricing 3× — Mon, Tue, Thu"; older ones become "…"
 CARD_PROPERTIES = ("firstname", "lastname", "email", "phone", "jobtitle", "company", "country", "state", "city",
                    "numemployees", "industry", "hubspot_owner_id", "lifecyclestage", "hs_lead_status",
-                   "hs_analytics_source", "createdate", "associatedcompanyid")
+                   "hs_analytics_source", "hs_analytics_source_data_1", "createdate", "associatedcompanyid")
 COMPANY_CARD_PROPERTIES = ("name", "domain", "numberofemployees", "industry", "country", "hubspot_owner_id")
 # One webhook subscription each: when these change, the activity trail (and so the score) changes.
 WATCHED_TRAIL = ("recent_conversion_date", PAGE_VIEWS, "hs_email_last_open_date", "hs_email_last_click_date",

@@ -200,7 +200,8 @@ def _record_mql(conn: Connection, lead_id: int, contact: Contact, score, cause: 
     journey.record(conn, lead_id, contact.id, "mql", now, None, occurred_at=occurred.isoformat(),
                    received_at=received.isoformat(), score=score.total, high_intent=score.high_intent,
                    rules=[reason.rule for reason in score.reasons], cause=cause,
-                   source=contact.get("hs_analytics_source"), summary=score.summary)
+                   source=contact.get("hs_analytics_source"), campaign=contact.get("hs_analytics_source_data_1"),
+                   summary=score.summary)
 
 
 def _refresh_lead(conn: Connection, lead: Row, contact: Contact, score, activities, now: datetime) -> None:
