@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import heapq
 import math
-import struct
 import sys
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -23,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 
 from bot.activities import TRAIL_PROPERTIES, activities_from_contact
+from bot.charts import Canvas
 from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ContactExport, ExportError, NotSorted, SkipLog, Skipped,
                             parse_export_time)
 from bot.models import COMPANY_PREFIX, Activity, Score
@@ -666,52 +665,11 @@ def _points(value: float) -> str:
     return f"{round(value, 1):g}"
 
 
-# --- the histogram as a PNG (no plotting library: zlib and struct are enough) --------------------
+# --- the histogram as a PNG (no plotting library: bot.charts' Canvas and PNG writer) ---------------
 
 PNG_SIZE = (720, 360)
 _MARGINS = (56, 16, 24, 36)          # left, right, top, bottom
 _BACKGROUND, _AXIS, _BELOW, _ABOVE, _LINE = (255, 255, 255), (64, 64, 64), (120, 144, 186), (230, 120, 40), (200, 0, 0)
-# 3x5 pixel digits for the axis labels.
-_GLYPHS = {"0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
-           "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001001001001",
-           "8": "111101111101111", "9": "111101111001111", "-": "000000111000000"}
-
-
-class Canvas:
-    """An RGB picture to draw rectangles and digits on, written out as a PNG."""
-
-    def __init__(self, width: int, height: int, color: tuple[int, int, int]):
-        self.width, self.height = width, height
-        self.pixels = bytearray(bytes(color) * (width * height))
-
-    def fill(self, left: int, top: int, right: int, bottom: int, color: tuple[int, int, int]) -> None:
-        """Fill [left, right) × [top, bottom), clipped to the picture."""
-        left, right = max(0, left), min(self.width, right)
-        if right <= left:
-            return
-        row = bytes(color) * (right - left)
-        for y in range(max(0, top), min(self.height, bottom)):
-            start = (y * self.width + left) * 3
-            self.pixels[start:start + len(row)] = row
-
-    def text(self, left: int, top: int, digits: str, color: tuple[int, int, int], scale: int = 2) -> None:
-        for index, char in enumerate(digits):
-            glyph = _GLYPHS[char]
-            for cell, on in enumerate(glyph):
-                if on == "1":
-                    x, y = left + (index * 4 + cell % 3) * scale, top + cell // 3 * scale
-                    self.fill(x, y, x + scale, y + scale, color)
-
-    def png(self) -> bytes:
-        stride = self.width * 3
-        raw = b"".join(b"\x00" + bytes(self.pixels[y * stride:(y + 1) * stride]) for y in range(self.height))
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)   # 8-bit RGB
-        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + \
-            _chunk(b"IEND", b"")
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def histogram_png(bands: list[Band], threshold: float, size: tuple[int, int] = PNG_SIZE) -> bytes:
