@@ -326,3 +326,56 @@ def test_bolt_dispatches_a_signed_click_and_responds_through_the_fake(fake_slack
     assert clicks == [("U0REP", "12")]
     assert fake_slack.hook_posts[0]["text"] == "Accepted"
     assert fake_slack.count("auth.test") >= 1
+
+
+# --- files_upload_v2: getUploadURLExternal -> POST the bytes -> completeUploadExternal ------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"picture" * 10
+
+
+def test_files_upload_v2_runs_all_three_steps_against_the_fake(fake_slack: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C0MGRS", text="The review")
+    response = client.files_upload_v2(channel="C0MGRS", filename="volume.png", title="MQL volume", content=PNG,
+                                      alt_txt="MQLs per week", thread_ts=parent["ts"])
+    assert response["file"]["title"] == "MQL volume" and response["file"]["id"].startswith("F")
+    steps = [call for call in fake_slack.calls if call.method != "chat.postMessage"]
+    assert [call.method for call in steps] == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert steps[0].params == {"filename": "volume.png", "length": str(len(PNG)), "alt_txt": "MQLs per week"}
+    assert "Authorization" not in steps[1].headers and steps[1].params["bytes"] == len(PNG)
+    assert steps[2].params["channel_id"] == "C0MGRS" and steps[2].params["thread_ts"] == parent["ts"]
+    assert steps[2].params["files"] == [{"id": response["file"]["id"], "title": "MQL volume"}]
+    (shared,) = fake_slack.files
+    assert (shared["content"], shared["channel"], shared["thread_ts"]) == (PNG, "C0MGRS", parent["ts"])
+    replies = client.conversations_replies(channel="C0MGRS", ts=parent["ts"])["messages"]
+    assert replies[-1]["files"][0]["name"] == "volume.png"
+
+
+def test_the_upload_url_points_back_at_the_fake_on_loopback(fake_slack: FakeSlack, client: WebClient) -> None:
+    answer = client.files_getUploadURLExternal(filename="a.png", length=3)
+    assert answer["upload_url"] == f"{fake_slack.base_url}upload/v1/{answer['file_id']}"
+    assert answer["upload_url"].startswith("http://127.0.0.1:")
+    assert requests.post(answer["upload_url"], data=b"abc", timeout=5).text == "OK - 3"
+    assert requests.post(answer["upload_url"], data=b"abc", timeout=5).status_code == 404    # once
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda c: c.files_getUploadURLExternal(filename="a.png", length=0), "invalid_arguments"),
+    (lambda c: c.files_getUploadURLExternal(filename="a.png", length=2 * 1024 ** 3), "file_upload_size_restricted"),
+    (lambda c: c.files_completeUploadExternal(files=[{"id": "F404", "title": "x"}], channel_id="C1"), "file_not_found"),
+    (lambda c: c.files_completeUploadExternal(
+        files=[{"id": c.files_getUploadURLExternal(filename="a.png", length=3)["file_id"]}]), "file_not_found"),
+], ids=["empty", "too-big", "unknown-file", "bytes-never-sent"])
+def test_upload_errors_in_slack_shapes(client: WebClient, call: Any, error: str) -> None:
+    assert slack_error(lambda: call(client)) == error
+
+
+def test_fail_next_scripts_a_failed_upload_and_a_failed_completion(fake_slack: FakeSlack, client: WebClient) -> None:
+    fake_slack.fail_next("upload", status=500)
+    with pytest.raises(Exception, match="500"):
+        client.files_upload_v2(channel="C1", filename="a.png", content=PNG)
+    fake_slack.fail_next("files.completeUploadExternal", error="channel_not_found")
+    assert slack_error(lambda: client.files_upload_v2(channel="C1", filename="a.png", content=PNG)) == \
+        "channel_not_found"
+    assert fake_slack.files == [] and fake_slack.messages.get("C1") is None
+    assert client.files_upload_v2(channel="C1", filename="a.png", content=PNG)["file"]["id"]
+    assert len(fake_slack.files) == 1 and fake_slack.messages["C1"][0]["files"][0]["name"] == "a.png"

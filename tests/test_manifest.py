@@ -44,6 +44,7 @@ SCOPES = {
     "channels:history": "conversations.history / replies: an earlier post before re-posting",
     "groups:history": "the same in private channels",
     "im:history": "the same in DMs",
+    "files:write": "files.getUploadURLExternal / files.completeUploadExternal: the review's charts",
 }
 
 

@@ -244,6 +244,7 @@ SCOPE_METHODS = {
     "channels:history": {"conversations.history", "conversations.replies"},
     "groups:history": {"conversations.history", "conversations.replies"},
     "im:history": {"conversations.history", "conversations.replies"},
+    "files:write": {"files.getUploadURLExternal", "files.completeUploadExternal"},
 }
 
 
@@ -272,5 +273,55 @@ def test_every_manifest_scope_is_one_the_notifier_uses(fake_slack: FakeSlack, no
     notifier.update_message(channel=parent.channel, ts=parent.ts, text="x", blocks=None)
     notifier.post_ephemeral(channel=parent.channel, user="U0REP", text="x")
     notifier.lookup_user_by_email("riley@example.com")
+    notifier.upload_file(channel=parent.channel, filename="a.png", title="a", content=b"png", alt_text="a")
     used = {call.method for call in fake_slack.calls}
     assert {scope for scope, methods in SCOPE_METHODS.items() if not methods & used} == set()
+
+
+# --- files ------------------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"chart" * 20
+
+
+def upload(notifier: SlackNotifier, **extra: Any) -> str:
+    return notifier.upload_file(channel=extra.pop("channel", "C0MGRS"), filename="review-volume.png",
+                                title="MQL volume vs target", content=PNG, alt_text="MQLs per week", **extra)
+
+
+def test_upload_file_shares_the_png_in_the_thread(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    parent = post(notifier, channel="C0MGRS")
+    file_id = upload(notifier, thread_ts=parent.ts)
+    (shared,) = fake_slack.files
+    assert (shared["id"], shared["content"], shared["title"]) == (file_id, PNG, "MQL volume vs target")
+    assert (shared["channel"], shared["thread_ts"], shared["alt_txt"]) == ("C0MGRS", parent.ts, "MQLs per week")
+
+
+@pytest.mark.parametrize("method, status, error, permanent", [
+    ("files.getUploadURLExternal", 200, "missing_scope", True),
+    ("files.completeUploadExternal", 200, "channel_not_found", True),
+    ("files.completeUploadExternal", 500, "internal_error", False),
+    ("upload", 500, None, False),
+])
+def test_each_step_of_an_upload_fails_as_an_integration_error(fake_slack: FakeSlack, notifier: SlackNotifier,
+                                                              method: str, status: int, error: str | None,
+                                                              permanent: bool) -> None:
+    fake_slack.fail_next(method, status=status, error=error)
+    failed = failure(lambda: upload(notifier))
+    assert failed.permanent is permanent
+    assert (method if method != "upload" else "files_upload_v2") in failed.message
+    assert fake_slack.files == []
+
+
+def test_an_upload_rate_limit_carries_retry_after(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    fake_slack.fail_next("files.getUploadURLExternal", status=429, retry_after="7")
+    failed = failure(lambda: upload(notifier))
+    assert (failed.status, failed.retry_after, failed.permanent) == (429, 7.0, False)
+
+
+def test_a_retried_upload_finds_the_file_already_shared(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    parent = post(notifier, channel="C0MGRS")
+    first = upload(notifier, thread_ts=parent.ts)
+    assert upload(notifier, thread_ts=parent.ts, look_for_duplicate=True) == first
+    assert len(fake_slack.files) == 1 and fake_slack.count("files.getUploadURLExternal") == 1
+    upload(notifier, look_for_duplicate=True)            # not in the channel itself: shared there too
+    assert len(fake_slack.files) == 2

@@ -1,4 +1,5 @@
-"""Slack Web API adapter: post, update and DM with the real slack_sdk client; every failure is an IntegrationError.
+"""Slack Web API adapter: post, update, DM and upload with the real slack_sdk client; every failure is an
+IntegrationError.
 
 Retry policy is the worker's, not slack_sdk's: its connection-error retry re-sends chat.postMessage
 after a reset, which posts twice when the first attempt had landed (specs/reliability.md §0.5).
@@ -94,6 +95,22 @@ class SlackNotifier:
         """A message only `user` sees, in `channel`."""
         _call("chat.postEphemeral", self._client.chat_postEphemeral, channel=channel, user=user, text=text)
 
+    def upload_file(self, *, channel: str, filename: str, title: str, content: bytes, alt_text: str,
+                    thread_ts: str | None = None, look_for_duplicate: bool = False) -> str:
+        """Share a file in `channel` (a C… id: files.completeUploadExternal takes no names), once per filename:
+        with look_for_duplicate, a file of that name already shared there (or in the thread) is its answer.
+
+        files_upload_v2 is three calls: files.getUploadURLExternal, a POST of the bytes to the URL it gave,
+        files.completeUploadExternal. Any of them failing is one IntegrationError for the whole upload.
+        """
+        if look_for_duplicate:
+            earlier = self._find_file(channel, filename, thread_ts)
+            if earlier is not None:
+                return earlier
+        response = _call("files_upload_v2", self._client.files_upload_v2, channel=channel, filename=filename,
+                         title=title, content=content, alt_txt=alt_text, thread_ts=thread_ts)
+        return response["file"]["id"]
+
     def lookup_user_by_email(self, email: str) -> str | None:
         """The Slack user id with this email, or None when the workspace has nobody with it."""
         try:
@@ -105,6 +122,13 @@ class SlackNotifier:
         return response["user"]["id"]
 
     def _find_effect(self, channel: str, effect_key: str, thread_ts: str | None) -> PostedMessage | None:
+        for message in self._recent_messages(channel, thread_ts):
+            if _effect_key_of(message) == effect_key:
+                return PostedMessage(channel=channel, ts=message["ts"])
+        return None
+
+    def _recent_messages(self, channel: str, thread_ts: str | None) -> list[dict]:
+        """The channel's (or the thread's) latest messages, with metadata: where a retry looks for its earlier post."""
         # A thread reply is not in conversations.history, only in conversations.replies.
         if thread_ts:
             response = _call("conversations.replies", self._client.conversations_replies, channel=channel,
@@ -112,9 +136,13 @@ class SlackNotifier:
         else:
             response = _call("conversations.history", self._client.conversations_history, channel=channel,
                              limit=HISTORY_WINDOW, include_all_metadata=True)
-        for message in response.get("messages") or []:
-            if _effect_key_of(message) == effect_key:
-                return PostedMessage(channel=channel, ts=message["ts"])
+        return response.get("messages") or []
+
+    def _find_file(self, channel: str, filename: str, thread_ts: str | None) -> str | None:
+        for message in self._recent_messages(channel, thread_ts):
+            for shared in message.get("files") or []:
+                if shared.get("name") == filename:
+                    return shared.get("id")
         return None
 
 
@@ -148,6 +176,8 @@ def _call(method: str, function: Callable[..., SlackResponse], **kwargs: Any) ->
 def _api_error(method: str, response: SlackResponse) -> SlackCallFailed:
     status = response.status_code
     code = _error_code(response)
+    # One of our calls can be several of Slack's (files_upload_v2): name the one that failed.
+    method = str(getattr(response, "api_url", "") or "").rsplit("/", 1)[-1] or method
     message = f"Slack {method} failed (HTTP {status}): {code}"
     if status == 429 or code == "ratelimited":
         return SlackCallFailed(message, code=code, retry_after=_retry_after(response.headers), status=status)

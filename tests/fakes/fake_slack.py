@@ -1,7 +1,8 @@
 """A fake Slack Web API on loopback: real HTTP in Slack's shapes, for the real slack_sdk/Bolt clients.
 
 Follows specs/slack.md §9: POST /{method} with a form, JSON or query body and a bot token; the
-methods Handoff uses; a `response_url` endpoint; scripted failures (429 + Retry-After, 5xx, error
+methods Handoff uses; files_upload_v2's three steps (files.getUploadURLExternal hands out an upload URL on
+this fake, the bytes are POSTed there, files.completeUploadExternal shares them); a `response_url` endpoint; scripted failures (429 + Retry-After, 5xx, error
 codes, a connection dropped after the message was stored); Block Kit limit checks (§5) answered
 with `invalid_blocks`; and a record of any special mention that would ping a channel (§8).
 """
@@ -28,13 +29,15 @@ TEAM_ID = "T0001"
 BOT_ID = "B0HANDOFF"
 BOT_USER_ID = "U0HANDOFF"
 DEFAULT_SCOPES = ("chat:write", "im:write", "users:read", "users:read.email",
-                  "channels:history", "groups:history", "im:history")
+                  "channels:history", "groups:history", "im:history", "files:write")
+UPLOAD = "upload"                # the name fail_next() and calls use for the POST of a file's bytes
+MAX_UPLOAD_BYTES = 1024 * 1024 * 1024   # Slack's 1 GB per file (file_upload_size_restricted above it)
 TRIGGER_SECONDS = 3.0            # a trigger_id is valid 3 s, once (§2.5)
 HOOK_USES = 5                    # a response_url: 5 uses within 30 minutes (§2.4)
 HOOK_SECONDS = 30 * 60
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 TEXT_LIMIT = 40_000
-JSON_PARAMS = ("blocks", "metadata", "view", "attachments")
+JSON_PARAMS = ("blocks", "metadata", "view", "attachments", "files")
 _SPECIAL_MENTION = re.compile(r"<!(?:channel|here|everyone)\b")
 _RAW_MENTION = re.compile(r"(?<![\w<])@(?:channel|here|everyone)\b")
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
@@ -79,6 +82,7 @@ class FakeSlack(LoopbackServer):
         self.injections: list[str] = []
         self.home_views: dict[str, dict] = {}
         self.reactions: list[dict] = []
+        self.files: list[dict] = []     # files shared by files.completeUploadExternal, with their bytes
         self.drop_connection_after_post = 0
         self.latency = 0.0
         self._users: dict[str, dict] = {}
@@ -88,6 +92,7 @@ class FakeSlack(LoopbackServer):
         self._views: dict[str, dict] = {}
         self._hooks: dict[str, list[float]] = {}   # hook id -> [created_at, uses]
         self._opened: set[str] = set()
+        self._uploads: dict[str, dict] = {}   # file id -> the upload files.getUploadURLExternal began
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
         self._methods: dict[str, Callable[[dict], dict]] = {
@@ -97,6 +102,7 @@ class FakeSlack(LoopbackServer):
             "conversations.replies": self._replies, "users.lookupByEmail": self._lookup_by_email,
             "users.info": self._user_info, "views.open": self._open_view, "views.update": self._update_view,
             "views.publish": self._publish_view, "reactions.add": self._add_reaction,
+            "files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete_upload,
         }
 
     # --- scripting ---------------------------------------------------------------------------
@@ -143,6 +149,8 @@ class FakeSlack(LoopbackServer):
         path = request.path.strip("/")
         if path.startswith("hooks/"):
             response = self._hook(path[len("hooks/"):], request)
+        elif path.startswith("upload/v1/"):
+            response = self._upload(path[len("upload/v1/"):], request)
         else:
             response = self._web_api(path, request)
         return response(environ, start_response)
@@ -339,6 +347,66 @@ class FakeSlack(LoopbackServer):
             raise SlackError("already_reacted")
         self.reactions.append(reaction)
         return {}
+
+    def _get_upload_url(self, params: dict) -> dict:
+        filename = _required(params, "filename", "invalid_arguments")
+        length = str(params.get("length") or "")
+        if not length.isdigit() or int(length) < 1:
+            raise SlackError("invalid_arguments")
+        length = int(length)
+        if length > MAX_UPLOAD_BYTES:
+            raise SlackError("file_upload_size_restricted")
+        file_id = f"F{next(self._seq):08d}"
+        self._uploads[file_id] = {"id": file_id, "name": filename, "length": length,
+                                  "alt_txt": params.get("alt_txt"), "content": None}
+        # Real Slack answers a files.slack.com URL; ours points back at this fake, on loopback.
+        return {"upload_url": f"{self.base_url}upload/v1/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, params: dict) -> dict:
+        listed = params.get("files")
+        if not isinstance(listed, list) or not listed or not all(isinstance(f, dict) and f.get("id") for f in listed):
+            raise SlackError("invalid_arguments")
+        uploads = [self._uploads.get(str(f["id"])) for f in listed]
+        if any(upload is None or upload["content"] is None for upload in uploads):
+            raise SlackError("file_not_found")     # never began, or its bytes never arrived
+        channel, thread_ts = params.get("channel_id"), params.get("thread_ts") or None
+        shared = [self._share(upload, str(f.get("title") or upload["name"]), channel, thread_ts)
+                  for f, upload in zip(listed, uploads)]
+        if channel:
+            self._post_file_message(str(channel), shared, thread_ts, params.get("initial_comment"))
+        return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+    def _share(self, upload: dict, title: str, channel: Any, thread_ts: str | None) -> dict:
+        del self._uploads[upload["id"]]           # an upload completes once
+        shared = {**upload, "title": title, "channel": channel, "thread_ts": thread_ts}
+        self.files.append(shared)
+        return shared
+
+    def _post_file_message(self, channel: str, shared: list[dict], thread_ts: str | None, comment: Any) -> None:
+        """Sharing files in a channel posts a message carrying them, as Slack shows it in history."""
+        message = {"type": "message", "ts": self._next_ts(), "text": str(comment or ""), "upload": True,
+                   "files": [{"id": f["id"], "name": f["name"], "title": f["title"], "mimetype": "image/png"}
+                             for f in shared],
+                   "thread_ts": thread_ts, "metadata": None, "bot_id": BOT_ID, "user": BOT_USER_ID}
+        self.messages.setdefault(channel, []).append(message)
+
+    # --- the upload URL ------------------------------------------------------------------------
+
+    def _upload(self, file_id: str, request: Request) -> Response:
+        """The bytes of a file, POSTed raw (or multipart) to the URL files.getUploadURLExternal gave; no token."""
+        data = request.get_data(cache=True)
+        with self._lock:
+            self.calls.append(Call(UPLOAD, {"file_id": file_id, "bytes": len(data)}, dict(request.headers),
+                                   self.clock()))
+            failure = self._take_failure(UPLOAD)
+            if failure is not None:
+                return Response("upload failed", status=failure.status if failure.status >= 400 else 500,
+                                mimetype="text/plain")
+            upload = self._uploads.get(file_id)
+            if upload is None or upload["content"] is not None:
+                return Response("no such upload", status=404, mimetype="text/plain")
+            upload["content"] = data
+        return Response(f"OK - {len(data)}", mimetype="text/plain")
 
     # --- response_url ------------------------------------------------------------------------
 
