@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_explain(settings, args.contact_id)
         if args.command == "export":
             return cmd_export(settings, args.format, args.since, args.until)
+        if args.command == "report":
+            return cmd_report(settings, args)
         return COMMANDS[args.command](settings)
     except (ConfigError, SchemaBehind) as error:
         print(f"handoff: refusing to start:\n{error}", file=sys.stderr)
@@ -62,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--since", type=_day, default=None, help="leads that became MQLs from this date (YYYY-MM-DD)")
     export.add_argument("--until", type=_day, default=None, help="... up to this date, exclusive")
+    report = sub.add_parser("report", help="the SLA and conversion report for a period")
+    report.add_argument("--since", type=_day, default=None,
+                        help="leads that became MQLs from this date (default: one review period before --until)")
+    report.add_argument("--until", type=_day, default=None, help="... up to this date, exclusive (default: now)")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--sdr", default=None, help="one rep's leads (their Slack user id)")
+    report.add_argument("--team", default=None, help="one team's leads (a territory name, or \"SDR pool\")")
     explain = sub.add_parser("explain", help="a contact's score history with the reasons for each score")
     explain.add_argument("contact_id")
     return parser
@@ -156,6 +165,34 @@ def cmd_export(settings: Settings, fmt: str, since, until) -> int:
     with engine.connect() as conn:
         written = write(ledger_rows(conn, since, until), fmt)
     log.info("ledger exported: %d leads", written)
+    return 0
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    import csv
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from bot import report
+    from bot.rules import load_config
+    config = load_config(settings.config_dir)
+    until = args.until or datetime.now(timezone.utc)
+    since = args.since or until - timedelta(days=config.reports.review.every_days)
+    if since >= until:
+        print(f"handoff: --since ({since:%Y-%m-%d}) must be before --until ({until:%Y-%m-%d})", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    with engine.connect() as conn:
+        found = report.build(conn, config, since, until, sdr=args.sdr, team=args.team)
+    if args.format == "json":
+        print(json.dumps(found, indent=2))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=report.CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(report.csv_rows(found))
+    else:
+        print(report.render_text(found))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The three config files read, validated and checked together; every problem reported at once."""
+"""The config files read, validated and checked together; every problem reported at once."""
 from __future__ import annotations
 
 import hashlib
@@ -10,14 +10,16 @@ from pydantic import BaseModel
 
 from bot.rules.conditions import ActivityCondition, AllCondition, AnyCondition, PropertyCondition
 from bot.rules.problems import ConfigError, Problem
+from bot.rules.reports import REPORTS_MODELS, ReportsDoc, ReportsRules
 from bot.rules.routing import ROUTING_MODELS, RoutingDoc, RoutingRules, routing_warnings
 from bot.rules.scoring import SCORING_MODELS, ScoringRules, scoring_errors, scoring_warnings
 from bot.rules.sla import SLA_MODELS, SlaDoc, SlaRules
 from bot.rules.validation import known_keys, validate_file
 from bot.rules.yamlfile import YamlFile, format_path, line_of, read_yaml
 
-CONFIG_FILES = ("scoring.yaml", "routing.yaml", "sla.yaml")
-_VOCABULARY = known_keys((*SCORING_MODELS, *ROUTING_MODELS, *SLA_MODELS,
+CONFIG_FILES = ("scoring.yaml", "routing.yaml", "sla.yaml")   # required
+OPTIONAL_FILES = {"reports.yaml": ReportsRules()}   # absent: no MQL target, the default review schedule
+_VOCABULARY = known_keys((*SCORING_MODELS, *ROUTING_MODELS, *SLA_MODELS, *REPORTS_MODELS,
                           PropertyCondition, ActivityCondition, AllCondition, AnyCondition))
 
 
@@ -28,6 +30,7 @@ class Config:
     routing: RoutingRules
     sla: SlaRules
     warnings: tuple[Problem, ...] = ()
+    reports: ReportsRules = ReportsRules()
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ _SECTIONS = {
     "scoring.yaml": _Section(ScoringRules, lambda doc: doc, scoring_warnings, scoring_errors),
     "routing.yaml": _Section(RoutingDoc, RoutingDoc.to_rules, routing_warnings),
     "sla.yaml": _Section(SlaDoc, SlaDoc.to_rules, lambda doc: []),
+    "reports.yaml": _Section(ReportsDoc, ReportsDoc.to_rules, lambda doc: []),
 }
 
 
@@ -74,14 +78,20 @@ def config_fingerprint(directory: str | Path) -> str:
 
 def _read_config(directory: str | Path) -> tuple[Config | None, list[Problem]]:
     results, problems = {}, []
-    for name in CONFIG_FILES:
-        rules, found = _read_section(Path(directory) / name, _SECTIONS[name])
+    for name in (*CONFIG_FILES, *OPTIONAL_FILES):
+        path = Path(directory) / name
+        if name in OPTIONAL_FILES and not path.exists():
+            results[name] = OPTIONAL_FILES[name]
+            continue
+        rules, found = _read_section(path, _SECTIONS[name])
         results[name] = rules
         problems += found
     if any(rules is None for rules in results.values()):
         return None, problems
     warnings = tuple(problem for problem in problems if problem.severity == "warning")
-    return Config(results["scoring.yaml"], results["routing.yaml"], results["sla.yaml"], warnings), problems
+    sla = results["sla.yaml"]
+    return Config(results["scoring.yaml"], results["routing.yaml"], sla, warnings,
+                  reports=results["reports.yaml"].in_zone(sla.timezone)), problems
 
 
 def _read_section(path: Path, section: _Section) -> tuple[Any, list[Problem]]:

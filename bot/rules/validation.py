@@ -95,6 +95,7 @@ def _words(error: dict, path: list, vocabulary: set[str]) -> str:
 
 
 def _unknown_key(key: str, vocabulary: set[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(vocabulary), n=1, cutoff=0.7)
-    hint = f"did you mean `{close[0]}`?" if close else "check the spelling against docs/config.md"
+    # A key known elsewhere (`when` is a territory's) is simply not one of this place's: no hint of itself.
+    close = difflib.get_close_matches(key, sorted(vocabulary - {key}), n=1, cutoff=0.7)
+    hint = f"did you mean `{close[0]}`?" if close else "not a key here: check docs/config.md"
     return f"unknown key; {hint}"
