@@ -6,7 +6,9 @@ writes, notes, Slack posts) in the outbox with keys, so a double click or a re-s
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +23,7 @@ from bot.models import to_utc_iso
 from bot.routing import may_act_on_lead
 from bot.services import Services
 from bot.store import deadlines, effects, journey, kv, leads
+from bot.summary import summary_fields
 from bot.timefmt import duration_words
 
 log = logging.getLogger("handoff.actions")
@@ -82,6 +85,7 @@ def accept_lead(svc: Services, lead_id: int, user_id: str, now: datetime) -> Out
         _write_contact(conn, lead, "accept-writeback", writes, now)
         journey.record(conn, lead.id, lead.contact_id, "accepted", now, user_id,
                        seconds_to_accept=(now - lead.became_mql_at).total_seconds())
+        record_summary(conn, lead.id, now)
         effects.refresh_cards(conn, lead.id, now)
     log.info("lead=%s accepted by user=%s after %.0f s", lead_id, user_id,
              (now - lead.became_mql_at).total_seconds())
@@ -96,6 +100,7 @@ def log_touch(svc: Services, lead_id: int, user_id: str, kind: str, note: str, n
             return refused
         count = leads.add_touch(conn, lead_id, now)
         journey.record(conn, lead.id, lead.contact_id, "touch", now, user_id, touch=kind, number=count)
+        record_summary(conn, lead.id, now)
         _note(conn, lead, f"touch-{count}", f"{kind.capitalize()} logged in Handoff by the rep"
                                              + (f": {note}" if note else "."), now)
         deadlines.cancel_for_lead(conn, lead_id, now, kinds=("first_touch",))
@@ -167,6 +172,7 @@ def recycle(svc: Services, conn: Connection, lead: Row, reason: str, now: dateti
     _close_out(conn, lead, now)
     _write_contact(conn, lead, "decision", lifecycle.recycle_writeback(reason), now)
     journey.record(conn, lead.id, lead.contact_id, "decided", now, None, outcome="no_response", reason=reason)
+    record_summary(conn, lead.id, now)
     effects.refresh_cards(conn, lead.id, now)
     return True
 
@@ -205,6 +211,7 @@ def disqualify_lead(svc: Services, lead_id: int, user_id: str, reason: str, now:
         _note(conn, lead, "decision", f"Disqualified in Handoff: {reason}", now)
         journey.record(conn, lead.id, lead.contact_id, "decided", now, user_id, outcome="disqualified",
                        reason=reason)
+        record_summary(conn, lead.id, now)
         effects.refresh_cards(conn, lead.id, now)
     return Outcome(DONE, status="disqualified", message=f"Disqualified: {reason}.")
 
@@ -227,6 +234,7 @@ def qualify_lead(svc: Services, lead_id: int, user_id: str, bant: dict[str, Any]
         _note(conn, lead, "decision", f"{lifecycle.OUTCOME_WORDS[outcome]} in Handoff. BANT: {summary}", now)
         journey.record(conn, lead.id, lead.contact_id, "decided", now, user_id, outcome=outcome,
                        ae=ae_user or ae_owner, revisit_at=revisit.isoformat() if revisit else None)
+        record_summary(conn, lead.id, now)
         _after_decision(svc, conn, lead, outcome, ae_user, revisit, now)
         effects.refresh_cards(conn, lead.id, now)
     return Outcome(DONE, status=leads.DECIDED[outcome], message=f"{lifecycle.OUTCOME_WORDS[outcome]}.")
@@ -261,6 +269,19 @@ def _revisit_at(bant: dict[str, Any]) -> datetime | None:
 
 def _close_out(conn: Connection, lead: Row, now: datetime) -> None:
     deadlines.cancel_for_lead(conn, lead.id, now)
+
+
+def record_summary(conn: Connection, lead_id: int, now: datetime) -> None:
+    """HubSpot's summary properties (bot.summary) after a step that changes them: accept, a touch, a decision.
+
+    The key is the content's digest: a replayed step writes nothing new, and every later step (another touch,
+    a re-accept after a reassign) differs in content, so it is written too.
+    """
+    lead = leads.get_lead(conn, lead_id)
+    first_touch = journey.first_step(conn, lead_id, "touch")
+    fields = summary_fields(lead, first_touch["at"] if first_touch else None)
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+    _write_contact(conn, lead, f"summary:{digest}", fields, now)
 
 
 def _write_contact(conn: Connection, lead: Row, step: str, properties: dict[str, str], now: datetime) -> None:

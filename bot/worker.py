@@ -11,7 +11,7 @@ from typing import Sequence
 from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
-from bot import cards, lifecycle
+from bot import actions, cards, lifecycle
 from bot.activities import activities_from_contact
 from bot.business_time import start_of_local_day
 from bot.clocks import start_clocks
@@ -228,6 +228,7 @@ def _count_hubspot_touches(conn: Connection, lead: Row, contact: Contact, now: d
         journey.record(conn, lead.id, lead.contact_id, "touch", now, lead.assignee, touch="hubspot", number=count)
     if new_touches:
         deadlines.cancel_for_lead(conn, lead.id, now, kinds=("first_touch",))
+        actions.record_summary(conn, lead.id, now)   # HubSpot's summary fields (bot.summary)
     return new_touches
 
 
