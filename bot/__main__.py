@@ -1,5 +1,5 @@
 """The CLI: python -m bot run | web | worker | migrate | check-config [DIR] | setup-hubspot | explain | backtest |
-export."""
+export | tune."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_explain(settings, args.contact_id)
         if args.command == "export":
             return cmd_export(settings, args.format, args.since, args.until)
+        if args.command == "tune":
+            return cmd_tune(settings, args.format, args.since, args.until)
         if args.command == "report":
             return cmd_report(settings, args)
         return COMMANDS[args.command](settings)
@@ -71,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
     report.add_argument("--sdr", default=None, help="one rep's leads (their Slack user id)")
     report.add_argument("--team", default=None, help="one team's leads (a territory name, or \"SDR pool\")")
+    tune = sub.add_parser("tune", help="what marketing should change in scoring.yaml, from the SDRs' decisions")
+    tune.add_argument("--format", choices=("table", "json"), default="table")
+    tune.add_argument("--since", type=_day, default=None, help="leads that became MQLs from this date "
+                                                               "(default: 90 days before --until)")
+    tune.add_argument("--until", type=_day, default=None, help="... up to this date, exclusive (default: now)")
     explain = sub.add_parser("explain", help="a contact's score history with the reasons for each score")
     explain.add_argument("contact_id")
     return parser
@@ -193,6 +200,27 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
         writer.writerows(report.csv_rows(found))
     else:
         print(report.render_text(found))
+    return 0
+
+
+def cmd_tune(settings: Settings, fmt: str, since, until) -> int:
+    """Rule lifts, the threshold sweep and suggested edits for a period; nothing is applied."""
+    import json
+    from datetime import datetime, timedelta, timezone
+    from bot.ledger import ledger_rows
+    from bot.tune import analyse, render_text, to_json
+    until = until or datetime.now(timezone.utc)
+    since = since or until - timedelta(days=90)
+    scoring = load_config(settings.config_dir).scoring
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    with engine.connect() as conn:
+        tuning = analyse(ledger_rows(conn, since, until), scoring)
+    if fmt == "json":
+        print(json.dumps(to_json(tuning) | {"since": since.isoformat(), "until": until.isoformat()}))
+    else:
+        print(render_text(tuning, f"MQLs from {since:%Y-%m-%d} up to {until:%Y-%m-%d %H:%M} UTC"), end="")
+    log.info("tune: %d MQLs, %d suggestions", tuning.mqls, len(tuning.suggestions))
     return 0
 
 
