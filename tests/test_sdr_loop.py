@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.models import to_utc_iso
 from tests.harness import System, wait_for, write_config
 
 ROUTING = """\
@@ -357,3 +358,23 @@ def test_a_note_whose_answer_was_lost_is_not_created_twice(system):
     notes = [n for n in system.hubspot.notes if n["contact_id"] == "801"]
     assert len(notes) == 1 and "Disqualified in Handoff: No budget" in notes[0]["body"]
     assert system.hubspot.count("notes/search") == 1
+
+
+def test_hubspot_summary_fields_follow_a_reassign_and_an_sql(system):
+    lead_id = new_lead(system)
+    mql_at = lead(system, lead_id).became_mql_at
+    contact = system.hubspot.contacts["801"]
+    system.clock.now = mql_at + timedelta(minutes=1)
+    accepted(system, lead_id)
+    assert contact["handoff_minutes_to_accept"] == "1"
+    system.submit("reassign_submit", lead_id, "U0REP1", {"reassign_to": {"reassign_to": select("next")},
+                                                         "reassign_reason": {"reassign_reason": text("Out today")}})
+    system.drain()
+    system.clock.now = mql_at + timedelta(minutes=12)
+    accepted(system, lead_id, "U0REP2")   # the new rep accepts afresh: HubSpot hears the new time
+    assert contact["handoff_minutes_to_accept"] == "12"
+    system.clock.now = decided = mql_at + timedelta(hours=1)
+    system.submit("bant_submit", lead_id, "U0REP2", bant("sql"))
+    system.drain()
+    assert (contact["handoff_decision"], contact["handoff_decided_at"], contact["handoff_touches"]) == (
+        "sql", to_utc_iso(decided), "0")
