@@ -25,6 +25,7 @@ from bot.services import Services
 from bot.store import deadlines, effects, journey, kv, leads
 from bot.summary import summary_fields
 from bot.timefmt import duration_words
+from bot.touches import Touch, record_touch
 
 log = logging.getLogger("handoff.actions")
 
@@ -98,12 +99,10 @@ def log_touch(svc: Services, lead_id: int, user_id: str, kind: str, note: str, n
         lead, refused = guard(conn, svc, lead_id, user_id)
         if refused:
             return refused
-        count = leads.add_touch(conn, lead_id, now)
-        journey.record(conn, lead.id, lead.contact_id, "touch", now, user_id, touch=kind, number=count)
+        count = record_touch(conn, lead, now, user_id, Touch(kind, {}))   # cadence, journey, first-touch deadline
         record_summary(conn, lead.id, now)
         _note(conn, lead, f"touch-{count}", f"{kind.capitalize()} logged in Handoff by the rep"
                                              + (f": {note}" if note else "."), now)
-        deadlines.cancel_for_lead(conn, lead_id, now, kinds=("first_touch",))
         effects.refresh_cards(conn, lead.id, now)
     return Outcome(DONE, status=lead.status, message=f"Touch {count} logged ({kind}).")
 

@@ -11,8 +11,8 @@ from typing import Sequence
 from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
-from bot import actions, cards, lifecycle
-from bot.activities import activities_from_contact
+from bot import actions, cards, lifecycle, touches, web_events
+from bot.activities import merged_trail
 from bot.business_time import start_of_local_day
 from bot.clocks import start_clocks
 from bot.models import Activity, Contact
@@ -23,11 +23,14 @@ from bot.services import Services, backoff
 from bot.store import deadlines, effects, inbox, journey, kv, leads, timeline
 from bot.store.inbox import claim_contact_batch
 from integrations.errors import IntegrationError
+from integrations.hubspot.activity import Engagement
 from integrations.hubspot.crm import ContactRead
 from integrations.hubspot.events import WebhookEvent, is_own_write, parse_batch
 
 log = logging.getLogger("handoff.worker")
 MAX_ATTEMPTS = 10     # a batch failing this often for a reason that is not HubSpot's goes dead
+ENGAGEMENTS_UNAVAILABLE = "hubspot-engagements"   # the throttle remembering an app that may not read them
+ENGAGEMENTS_RECHECK = timedelta(hours=6)          # a scope granted later is noticed within this
 
 
 @dataclass
@@ -38,6 +41,16 @@ class BatchPlan:
     causes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     first_seen: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)   # (occurred, received)
     portal_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    """What the batch learned from HubSpot and the store before deciding, shared by every contact of it."""
+    plan: BatchPlan
+    read: ContactRead
+    portal_id: str | None
+    kept: dict[str, list[Activity]]                   # Handoff's own timeline, by contact
+    engagements: dict[str, list[Engagement]] | None   # calls/emails/meetings where touches moved; None: unreadable
 
 
 def plan_batch(rows: Sequence[Row]) -> BatchPlan:
@@ -101,11 +114,13 @@ def _handle_batch(svc: Services, rows: Sequence[Row], now: datetime) -> None:
             leads.rekey_contact(conn, old_id, new_id, now)
             timeline.rekey(conn, old_id, new_id)
     read = _read(svc, plan.to_read)
+    web_events.fetch_for_batch(svc, {contact.id: contact for contact in read.contacts.values()}, now)
+    engagements = _read_engagements(svc, read, now)
     with svc.engine.begin() as conn:
-        portal_id = _portal_id(svc, conn, plan)
-        kept = timeline.recent_activities(conn, [c.id for c in read.contacts.values()], now)
+        facts = BatchFacts(plan, read, _portal_id(svc, conn, plan),
+                           timeline.recent_activities(conn, [c.id for c in read.contacts.values()], now), engagements)
         for contact_id in plan.to_read:
-            _handle_contact(svc, conn, contact_id, read, portal_id, plan, kept, now)
+            _handle_contact(svc, conn, contact_id, facts, now)
         done = inbox.finish_events(conn, rows, now)
     log.info("batch done: events=%d contacts=%d missing=%d fenced=%d", len(rows), len(plan.to_read),
              len(read.missing), len(rows) - done)
@@ -119,6 +134,34 @@ def _read(svc: Services, contact_ids: list[str]) -> ContactRead:
     return svc.crm.read_contacts(contact_ids, properties, company_properties_to_read(rules))
 
 
+def _read_engagements(svc: Services, read: ContactRead, now: datetime) -> dict[str, list[Engagement]] | None:
+    """The calls, emails and meetings of the contacts whose open lead's sales activity moved (read only then:
+    two calls per kind and 100 contacts). None when this app may not read them: touches then come from the
+    sales-activity properties, and the read is tried again after ENGAGEMENTS_RECHECK."""
+    with svc.engine.connect() as conn:
+        if (kv.blocked_until(conn, ENGAGEMENTS_UNAVAILABLE) or now) > now:
+            return None
+        moved = [contact.id for contact in read.contacts.values() if _touches_moved(conn, contact)]
+    if not moved:
+        return {}
+    try:
+        return svc.crm.read_engagements(moved)
+    except IntegrationError as error:
+        if error.status != 403:
+            raise      # HubSpot trouble: the batch waits and tries again, as for the contact read
+        with svc.engine.begin() as conn:
+            kv.block(conn, ENGAGEMENTS_UNAVAILABLE, now + ENGAGEMENTS_RECHECK)
+        log.warning("calls, emails and meetings not readable (HTTP 403: a scope is missing): touches come from "
+                    "the sales-activity properties; asked again in %s", ENGAGEMENTS_RECHECK)
+        return None
+
+
+def _touches_moved(conn: Connection, contact: Contact) -> bool:
+    lead = leads.open_lead_for(conn, contact.id)
+    return lead is not None and touches.sales_activity_moved(cards.sales_snapshot_of(json.loads(lead.card)),
+                                                             cards.sales_snapshot(contact))
+
+
 def _portal_id(svc: Services, conn: Connection, plan: BatchPlan) -> str | None:
     """For record links: HUBSPOT_PORTAL_ID, else the portal the webhooks come from (remembered)."""
     if plan.portal_id and kv.get_setting(conn, "portal_id") != plan.portal_id:
@@ -126,18 +169,16 @@ def _portal_id(svc: Services, conn: Connection, plan: BatchPlan) -> str | None:
     return svc.settings.hubspot_portal_id or plan.portal_id or kv.get_setting(conn, "portal_id")
 
 
-def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: ContactRead,
-                    portal_id: str | None, plan: BatchPlan, kept: dict[str, list[Activity]],
-                    now: datetime) -> None:
-    contact = read.contacts.get(contact_id)
+def _handle_contact(svc: Services, conn: Connection, contact_id: str, facts: BatchFacts, now: datetime) -> None:
+    plan = facts.plan
+    contact = facts.read.contacts.get(contact_id)
     if contact is None:
         _close_gone(conn, contact_id, now)
         return
     if contact.id != contact_id:   # HubSpot answered with the merge survivor
         leads.rekey_contact(conn, contact_id, contact.id, now)
-    # What HubSpot's record says, plus the behaviour Handoff keeps itself (workflow webhooks), newest first.
-    activities = sorted(activities_from_contact(contact) + kept.get(contact.id, []),
-                        key=lambda activity: activity.occurred_at, reverse=True)
+    # What HubSpot's record says, plus the behaviour Handoff keeps itself (workflow webhooks, web analytics).
+    activities = merged_trail(contact, facts.kept.get(contact.id, []))
     lead = leads.open_lead_for(conn, contact.id)
     # Hysteresis: a contact with an open lead stays an MQL down to mql_exit_threshold.
     score = score_contact(contact, activities, svc.config.scoring, now, was_mql=lead is not None)
@@ -146,11 +187,14 @@ def _handle_contact(svc: Services, conn: Connection, contact_id: str, read: Cont
     decision = lifecycle.decide(contact, score, lead.status if lead else None)
     log.info("contact=%s score=%s mql=%s decision=%s", contact.id, score.total, score.is_mql, decision)
     if decision == lifecycle.NEW_MQL:
-        lead_id = _open_lead(svc, conn, contact, score, activities, portal_id, now)
+        lead_id = _open_lead(svc, conn, contact, score, activities, facts.portal_id, now)
         if lead_id is not None:
             _record_mql(conn, lead_id, contact, score, cause, plan.first_seen.get(contact_id), now)
     elif decision == lifecycle.REFRESH:
-        _refresh_lead(conn, lead, contact, score, activities, now)
+        _refresh_lead(conn, lead, contact, score, activities, facts.engagements, now)
+    if decision != lifecycle.REFRESH and any(cause.endswith(TOUCH_PROPERTIES) for cause in plan.causes[contact_id]):
+        log.info("contact=%s sales activity with no open lead: kept in the score history, nothing escalated",
+                 contact.id)
 
 
 def _close_gone(conn: Connection, contact_id: str, now: datetime) -> None:
@@ -204,30 +248,34 @@ def _record_mql(conn: Connection, lead_id: int, contact: Contact, score, cause: 
                    summary=score.summary)
 
 
-def _refresh_lead(conn: Connection, lead: Row, contact: Contact, score, activities, now: datetime) -> None:
-    """New activity joins the open lead's card; a rep's call or email logged in HubSpot counts as a touch."""
+def _refresh_lead(conn: Connection, lead: Row, contact: Contact, score, activities,
+                  engagements: dict[str, list[Engagement]] | None, now: datetime) -> None:
+    """New activity joins the open lead's card; a rep's call, email or meeting in HubSpot counts as a touch."""
     card = cards.refreshed_card(json.loads(lead.card), score, activities)
-    touched = _count_hubspot_touches(conn, lead, contact, now)
-    if card is not None or touched:
+    before, after = cards.sales_snapshot_of(json.loads(lead.card)), cards.sales_snapshot(contact)
+    moved = touches.sales_activity_moved(before, after)
+    touched = _count_hubspot_touches(conn, lead, before, after, engagements, now) if moved else 0
+    if card is not None or before != after:   # the snapshot is what the next change is measured against
         current = json.loads(leads.get_lead(conn, lead.id).card)
-        leads.set_card(conn, lead.id, (card or current) | cards.sales_snapshot(contact), now)
+        leads.set_card(conn, lead.id, (card or current) | after, now)
+    if card is not None or touched:
         effects.refresh_cards(conn, lead.id, now)
 
 
-def _count_hubspot_touches(conn: Connection, lead: Row, contact: Contact, now: datetime) -> int:
-    """Contact attempts HubSpot counted since the card's last look (calls, emails, meetings logged there)."""
-    before = cards.sales_snapshot_of(json.loads(lead.card))
-    after = cards.sales_snapshot(contact)
-    new_touches = max(0, int(after["sales_touches"] or 0) - int(before["sales_touches"] or 0))
-    if not new_touches and after["last_sales_activity"] != before["last_sales_activity"] and after["last_sales_activity"]:
-        new_touches = 1   # a portal that keeps no count still moves the last-activity date
-    for _ in range(min(new_touches, 20)):
-        count = leads.add_touch(conn, lead.id, now)
-        if count is None:
-            break
-        journey.record(conn, lead.id, lead.contact_id, "touch", now, lead.assignee, touch="hubspot", number=count)
+def _count_hubspot_touches(conn: Connection, lead: Row, before: dict, after: dict,
+                           engagements: dict[str, list[Engagement]] | None, now: datetime) -> int:
+    """Contact attempts made in HubSpot since the card's last look: the owner's engagements when readable,
+    else what the sales-activity properties counted."""
+    theirs = None if engagements is None else engagements.get(lead.contact_id)
+    if theirs is None:
+        found = touches.property_touches(before, after)
+    else:
+        counted, covered = touches.counted_so_far(conn, lead.id)
+        owners = {lead.owner_id, kv.owner_for_slack_user(conn, lead.assignee) if lead.assignee else None}
+        since = max(filter(None, (lead.became_mql_at, covered)))
+        found = touches.engagement_touches(theirs, owners - {None}, since, counted)
+    new_touches = touches.record_touches(conn, lead, now, found)
     if new_touches:
-        deadlines.cancel_for_lead(conn, lead.id, now, kinds=("first_touch",))
         actions.record_summary(conn, lead.id, now)   # HubSpot's summary fields (bot.summary)
     return new_touches
 

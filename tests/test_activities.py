@@ -65,3 +65,50 @@ def test_the_whole_trail_is_newest_first():
     assert [a.kind for a in trail][:1] == ["form_submission"]
     assert [a.occurred_at for a in trail] == sorted((a.occurred_at for a in trail), reverse=True)
     assert len(trail) == 6 and all(a.source == "hubspot" for a in trail)
+
+
+# --- web-analytics events, and the trail merged with what Handoff keeps --------------------------
+
+from bot.activities import ANALYTICS, activities_from_events, merged_trail  # noqa: E402
+from integrations.hubspot.activity import AnalyticsEvent  # noqa: E402
+
+EVENT_TYPES = {"e_visited_page": "page_view", "pe62515_demo_video_played": "chat"}
+
+
+@pytest.mark.parametrize("event, expected", [
+    (AnalyticsEvent("a1", "e_visited_page", at(T1), {"hs_url": "https://acme.example/pricing", "hs_title": "P"}),
+     [("analytics:a1", Activity("page_view", at(T1), "https://acme.example/pricing", source=ANALYTICS))]),
+    (AnalyticsEvent("a2", "e_visited_page", at(T1), {}),
+     [("analytics:a2", Activity("page_view", at(T1), "", source=ANALYTICS))]),
+    (AnalyticsEvent("a3", "pe62515_demo_video_played", at(T2), {"hs_title": "Demo"}),
+     [("analytics:a3", Activity("chat", at(T2), "pe62515_demo_video_played", source=ANALYTICS))]),
+    (AnalyticsEvent("a4", "e_opened_email", at(T2), {}), []),        # a type scoring.yaml does not map
+])
+def test_events_become_keyed_activities(event, expected):
+    assert activities_from_events([event], EVENT_TYPES) == expected
+
+
+def test_event_times_are_utc_whatever_zone_the_client_parsed_them_in():
+    from datetime import timedelta
+    local = at(T1).astimezone(timezone(timedelta(hours=-5)))
+    [(_, activity)] = activities_from_events([AnalyticsEvent("a", "e_visited_page", local, {})], EVENT_TYPES)
+    assert activity.occurred_at.tzinfo == timezone.utc and activity.occurred_at == at(T1)
+
+
+def view(label: str, when: str = T2, source: str = ANALYTICS) -> Activity:
+    return Activity("page_view", at(when), label, source=source)
+
+
+@pytest.mark.parametrize("kept, aggregate_count", [
+    ([], 14),                                                          # nothing listed: HubSpot's count as it is
+    ([view("/pricing"), view("/pricing")], 12),                        # listed views leave the count
+    ([view("/pricing", source="workflow")], 14),                       # a workflow's view is not HubSpot's tracking
+    ([view(f"/p{n}") for n in range(14)], None),                       # every view listed: no aggregate left
+])
+def test_the_page_view_count_keeps_only_views_without_a_url(kept, aggregate_count):
+    contact = Contact("1", {"hs_analytics_num_page_views": "14", "hs_analytics_last_visit_timestamp": T1})
+    trail = merged_trail(contact, kept)
+    aggregate = [a for a in trail if a.source == "hubspot" and a.kind == "page_view"]
+    assert [a.count for a in aggregate] == ([aggregate_count] if aggregate_count else [])
+    assert len(trail) == len(aggregate) + len(kept)
+    assert [a.occurred_at for a in trail] == sorted((a.occurred_at for a in trail), reverse=True)

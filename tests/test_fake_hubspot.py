@@ -359,3 +359,52 @@ def test_contact_event_shape_and_overrides():
     assert (merge["eventId"], merge["attemptNumber"], merge["occurredAt"]) == (44, 2, 5)
     assert (merge["primaryObjectId"], merge["mergedObjectIds"]) == (10, [11])
     assert "sourceId" not in merge and "propertyName" not in merge
+
+
+# --- engagements, associations v4, web-analytics events ----------------------------------------
+
+def test_association_batch_read_answers_207_for_contacts_without_any(fake_hubspot):
+    fake_hubspot.add_engagement("calls", "501", "1", hs_timestamp="2026-11-18T15:10:00Z")
+    answer = post(fake_hubspot, "/crm/v4/associations/contacts/calls/batch/read",
+                  {"inputs": [{"id": "1"}, {"id": "2"}]})
+    body = answer.json()
+    assert answer.status_code == 207
+    assert body["results"] == [{"from": {"id": "1"}, "to": [{"toObjectId": 501, "associationTypes": [
+        {"category": "HUBSPOT_DEFINED", "typeId": 193, "label": None}]}]}]
+    assert body["numErrors"] == 1 and body["errors"][0]["context"] == {"fromObjectId": ["2"]}
+    assert {"status", "startedAt", "completedAt"} <= body.keys()
+
+
+def test_engagement_batch_read_returns_hubspots_default_properties(fake_hubspot):
+    fake_hubspot.add_engagement("meetings", "701", "1", hs_timestamp="2026-11-18T16:00:00Z",
+                                hs_meeting_outcome="COMPLETED")
+    body = post(fake_hubspot, "/crm/v3/objects/meetings/batch/read",
+                {"inputs": [{"id": "701"}], "properties": ["hs_meeting_outcome"]}).json()
+    [meeting] = body["results"]
+    assert set(meeting["properties"]) == {"hs_meeting_outcome", "hs_createdate", "hs_lastmodifieddate",
+                                          "hs_object_id"}
+    assert {"id", "createdAt", "updatedAt", "archived"} <= meeting.keys()
+
+
+def test_web_events_page_in_hubspots_shape_with_a_next_link(fake_hubspot):
+    from datetime import datetime, timezone
+    for second in range(3):
+        fake_hubspot.add_web_event("1", "e_visited_page", datetime(2026, 11, 18, 9, 0, second, tzinfo=timezone.utc),
+                                   hs_url="https://acme.example/")
+    body = get(fake_hubspot, "/events/v3/events/", params={"objectType": "contact", "objectId": "1",
+                                                           "limit": "2", "sort": "ASCENDING"}).json()
+    assert [set(event) for event in body["results"]] == [
+        {"objectType", "objectId", "eventType", "occurredAt", "id", "properties"}] * 2
+    assert body["paging"]["next"]["after"] == "2" and "after=2" in body["paging"]["next"]["link"]
+    assert get(fake_hubspot, "/events/v3/events", params={"objectId": "1"}).status_code == 400
+
+
+def test_a_refused_scope_answers_403_missing_scopes_until_allowed(fake_hubspot):
+    fake_hubspot.refuse_scope("/crm/v4/associations", "crm.objects.contacts.read")
+    answer = post(fake_hubspot, "/crm/v4/associations/contacts/calls/batch/read", {"inputs": [{"id": "1"}]})
+    assert answer.status_code == 403
+    assert answer.json()["category"] == "MISSING_SCOPES"
+    assert answer.json()["errors"][0]["context"] == {"requiredGranularScopes": ["crm.objects.contacts.read"]}
+    fake_hubspot.refused_scopes.clear()
+    assert post(fake_hubspot, "/crm/v4/associations/contacts/calls/batch/read",
+                {"inputs": [{"id": "1"}]}).status_code == 207

@@ -1,5 +1,6 @@
 """HubSpotCrm (the real hubspot-api-client) over real HTTP against FakeHubSpot on loopback."""
 import socket
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -346,3 +347,81 @@ def test_integration_error_for_non_http_failures(raised, permanent):
     assert isinstance(error, IntegrationError)
     assert error.permanent is permanent
     assert "owner read" in error.message
+
+
+# --- the contact's engagements and web-analytics events ---------------------------------------
+
+ASSOCIATIONS = "/crm/v4/associations/contacts/"
+EVENTS = "/events/v3/events"
+
+
+def test_engagements_are_read_with_one_association_read_and_one_batch_read_per_kind(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.add_contact("2")
+    fake_hubspot.add_engagement("calls", "501", "1", hs_timestamp="2026-11-18T15:10:00Z", hubspot_owner_id="201",
+                                hs_call_direction="OUTBOUND", hs_call_body="private words")
+    fake_hubspot.add_engagement("emails", "601", "1", hs_timestamp="2026-11-18T15:20:00Z", hubspot_owner_id="201",
+                                hs_email_direction="EMAIL")
+    fake_hubspot.add_engagement("meetings", "701", "2", hs_timestamp="2026-11-18T16:00:00Z", hubspot_owner_id="202",
+                                hs_meeting_outcome="SCHEDULED")
+    found = crm.read_engagements(["1", "2", "3"])
+    assert {contact: [(e.kind, e.id) for e in engagements] for contact, engagements in found.items()} == {
+        "1": [("calls", "501"), ("emails", "601")], "2": [("meetings", "701")], "3": []}
+    assert found["1"][0].properties["hs_call_direction"] == "OUTBOUND"
+    assert "hs_call_body" not in found["1"][0].properties      # only what counting a touch needs is read
+    assert [call.path for call in fake_hubspot.calls] == [
+        "/crm/v4/associations/contacts/calls/batch/read", "/crm/v3/objects/calls/batch/read",
+        "/crm/v4/associations/contacts/emails/batch/read", "/crm/v3/objects/emails/batch/read",
+        "/crm/v4/associations/contacts/meetings/batch/read", "/crm/v3/objects/meetings/batch/read"]
+
+
+def test_association_paging_is_followed_per_contact(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.association_page_size = 2
+    for n in range(5):
+        fake_hubspot.add_engagement("calls", str(500 + n), "1", hs_timestamp="2026-11-18T15:10:00Z")
+    found = crm.read_engagements(["1"])
+    assert [e.id for e in found["1"]] == ["500", "501", "502", "503", "504"]
+    pages = [call.json["inputs"] for call in fake_hubspot.calls if call.path.endswith("contacts/calls/batch/read")]
+    assert pages == [[{"id": "1"}], [{"id": "1", "after": "2"}], [{"id": "1", "after": "4"}]]
+
+
+@pytest.mark.parametrize("status, retry_after, transient", [(429, "3", True), (503, None, True), (403, None, False)])
+def test_engagement_reads_fail_as_integration_errors(fake_hubspot, crm, status, retry_after, transient):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.fail_next(ASSOCIATIONS, status, retry_after=retry_after)
+    error = failure(lambda: crm.read_engagements(["1"]))
+    assert (error.status, error.permanent) == (status, not transient)
+    assert error.retry_after == (3.0 if retry_after else None)
+
+
+def test_a_missing_scope_is_a_403_with_hubspots_category(fake_hubspot, crm):
+    fake_hubspot.add_contact("1")
+    fake_hubspot.refuse_scope("/events/", "behavioral_events.event_definitions.read_write")
+    error = failure(lambda: crm.read_analytics_events("1", datetime(2026, 11, 1, tzinfo=timezone.utc), None))
+    assert error.status == 403
+    assert fake_hubspot.count(EVENTS) == 1
+
+
+def test_web_events_are_read_oldest_first_after_a_time_with_paging(fake_hubspot, crm):
+    start = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+    for minute in range(5):
+        fake_hubspot.add_web_event("1", "e_visited_page", start + timedelta(minutes=minute), event_id=f"ev{minute}",
+                                   hs_url=f"https://acme.example/pricing?{minute}", hs_title="Pricing")
+    fake_hubspot.add_web_event("1", "pe62515_demo_video_played", start + timedelta(minutes=9), event_id="video")
+    fake_hubspot.add_web_event("2", "e_visited_page", start, event_id="other-contact")
+    page = crm.read_analytics_events("1", start + timedelta(seconds=30), "e_visited_page")
+    assert [event.id for event in page.events] == ["ev1", "ev2", "ev3", "ev4"]
+    assert page.events[0].properties["hs_url"] == "https://acme.example/pricing?1"
+    assert page.events[0].occurred_at == start + timedelta(minutes=1)
+    assert page.next_after is None
+    [call] = fake_hubspot.calls
+    assert (call.query["objectType"], call.query["objectId"], call.query["sort"]) == ("contact", "1", "ASCENDING")
+    fake_hubspot.add_web_event("1", "e_visited_page", start + timedelta(hours=1), event_id="late")
+    first = crm.read_analytics_events("1", start - timedelta(days=1), None)
+    assert len(first.events) == 7 and first.next_after is None
+    for n in range(120):
+        fake_hubspot.add_web_event("3", "e_visited_page", start + timedelta(seconds=n))
+    full = crm.read_analytics_events("3", start - timedelta(days=1), None)
+    rest = crm.read_analytics_events("3", start - timedelta(days=1), None, after=full.next_after)
+    assert (len(full.events), full.next_after, len(rest.events), rest.next_after) == (100, "100", 20, None)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
+from bot.rules.analytics import AnalyticsEvents
 from bot.rules.conditions import Condition, uses_activity, why_never_holds
 from bot.rules.decay import NO_DECAY, Decay, DecaySetting
 from bot.rules.durations import WallDuration
@@ -97,6 +98,7 @@ class ScoringRules(Strict):
     fit: tuple[FitRule, ...] = ()
     engagement: tuple[EngagementRule, ...] = ()
     gates: tuple[Gate, ...] = ()
+    analytics_events: AnalyticsEvents | None = None   # absent: HubSpot's events API is never asked
 
     @property
     def rule(self) -> str:
@@ -144,7 +146,7 @@ class ScoringRules(Strict):
         return sum(self.max_axis_points(axis) for axis in AXES)
 
 
-SCORING_MODELS = (ScoringRules, FitRule, EngagementRule, Gate, Decay, *GRADE_MODELS)
+SCORING_MODELS = (ScoringRules, FitRule, EngagementRule, Gate, Decay, AnalyticsEvents, *GRADE_MODELS)
 
 
 def scoring_errors(rules: ScoringRules) -> list[Finding]:

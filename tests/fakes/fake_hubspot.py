@@ -14,6 +14,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 from typing import Any, Callable
 
 from werkzeug.exceptions import HTTPException
@@ -33,11 +34,19 @@ DEFAULT_RATE_MAX = 190                 # a Professional private app's 10-second 
 DAILY_LIMIT = 1_000_000
 LIFECYCLE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
                    "customer", "evangelist", "other"]
+ENGAGEMENT_TYPES = ("calls", "emails", "meetings")
 # HubSpot returns these on every object whatever properties were asked for.
 ALWAYS_RETURNED = {"contacts": {"createdate", "lastmodifieddate", "hs_object_id"},
-                   "companies": {"createdate", "hs_lastmodifieddate", "hs_object_id"}}
+                   "companies": {"createdate", "hs_lastmodifieddate", "hs_object_id"},
+                   **{kind: {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"} for kind in ENGAGEMENT_TYPES}}
 NOT_MERGED = ALWAYS_RETURNED["contacts"] | {"hs_merged_object_ids"}
-MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
+CREATED_PROPERTY = {"contacts": "createdate", "companies": "createdate",
+                    **{kind: "hs_createdate" for kind in ENGAGEMENT_TYPES}}
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+                     **{kind: "hs_lastmodifieddate" for kind in ENGAGEMENT_TYPES}}
+# HubSpot-defined association type ids, contact -> call / email / meeting (shared/specs/hubspot.md §4.6).
+CONTACT_TO = {"calls": 193, "emails": 197, "meetings": 199}
+ASSOCIATION_PAGE_MAX = 500
 PROPERTY_TYPES = {"bool", "date", "datetime", "enumeration", "number", "phone_number", "string"}
 PROPERTY_REQUIRED = ("groupName", "name", "label", "type", "fieldType")
 STANDARD_GROUPS = {"contactinformation": "Contact information", "conversioninformation": "Conversion information",
@@ -109,6 +118,15 @@ def _default_failure_body(status: int) -> dict:
     return error(status, f"Injected failure {status}", category)[1]
 
 
+def missing_scopes(scope: str) -> tuple[int, dict]:
+    """HubSpot's 403 for a token without a scope (or a portal whose tier lacks the API)."""
+    return error(403, "This app hasn't been granted all required scopes to make this call. Read more about "
+                 "required scopes here: https://developers.hubspot.com/scopes.", "MISSING_SCOPES",
+                 errors=[{"message": "One or more of the following scopes are required.",
+                          "context": {"requiredGranularScopes": [scope]}}],
+                 links={"scopes": "https://developers.hubspot.com/scopes"})
+
+
 def _unauthorized() -> tuple[int, dict]:
     return error(401, "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
                  "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
@@ -158,6 +176,11 @@ class FakeHubSpot(LoopbackServer):
         self.updates: list[tuple[str, dict]] = []
         self.notes: list[dict] = []   # {"id", "contact_id", "body", "timestamp"} for every note created
         self.lose_note_answers = 0     # store the next note(s), then answer 502: the caller cannot know it worked
+        self.engagements: dict[str, dict[str, dict[str, str]]] = {kind: {} for kind in ENGAGEMENT_TYPES}
+        self.engagement_links: dict[str, dict[str, list[str]]] = {kind: {} for kind in ENGAGEMENT_TYPES}
+        self.association_page_size = ASSOCIATION_PAGE_MAX
+        self.web_events: list[dict] = []
+        self.refused_scopes: dict[str, str] = {}   # path fragment -> the scope whose absence refuses it (403)
         self.latency = 0.0
         self.rate_limit_per_10s: int | None = None
         self._failures: list[_Failure] = []
@@ -165,8 +188,11 @@ class FakeHubSpot(LoopbackServer):
         self._daily_used = 0
         self._lock = threading.RLock()
         self._routes = Map([
-            Rule("/crm/v3/objects/<any(contacts, companies):object_type>/batch/read", methods=["POST"],
-                 endpoint="batch_read"),
+            Rule("/crm/v3/objects/<any(contacts, companies, calls, emails, meetings):object_type>/batch/read",
+                 methods=["POST"], endpoint="batch_read"),
+            Rule("/crm/v4/associations/<from_type>/<to_type>/batch/read", methods=["POST"],
+                 endpoint="associations_read"),
+            Rule("/events/v3/events/", methods=["GET"], endpoint="web_events_page"),
             Rule("/crm/v3/objects/contacts/batch/update", methods=["POST"], endpoint="batch_update"),
             Rule("/crm/v3/owners/<owner_id>", methods=["GET"], endpoint="owner"),
             Rule("/account-info/v3/details", methods=["GET"], endpoint="account"),
@@ -188,7 +214,7 @@ class FakeHubSpot(LoopbackServer):
 
     def _add_record(self, store: dict, object_type: str, record_id: str, props: dict[str, Any]) -> None:
         now = _now_iso()
-        defaults = {"hs_object_id": record_id, "createdate": now, MODIFIED_PROPERTY[object_type]: now}
+        defaults = {"hs_object_id": record_id, CREATED_PROPERTY[object_type]: now, MODIFIED_PROPERTY[object_type]: now}
         with self._lock:
             store[record_id] = {**defaults, **_text_props(props)}
 
@@ -200,6 +226,27 @@ class FakeHubSpot(LoopbackServer):
                 "id": str(owner_id), "email": email, "type": "PERSON", "firstName": first_name,
                 "lastName": last_name, "userId": user_id, "userIdIncludingInactive": user_id,
                 "createdAt": now, "updatedAt": now, "archived": False, "teams": []}
+
+    def add_engagement(self, kind: str, engagement_id: str, contact_id: str, **props: Any) -> None:
+        """A call, email or meeting (kind: calls | emails | meetings) associated with the contact."""
+        self._add_record(self.engagements[kind], kind, str(engagement_id), props)
+        with self._lock:
+            self.engagement_links[kind].setdefault(str(contact_id), []).append(str(engagement_id))
+
+    def add_web_event(self, contact_id: str, event_type: str, occurred_at: datetime, *,
+                      event_id: str | None = None, **properties: Any) -> str:
+        """One web-analytics event occurrence on the contact (e_visited_page with hs_url, pe…_custom)."""
+        event_id = event_id or f"leviathan-{uuid.uuid4()}"
+        with self._lock:
+            self.web_events.append({"objectType": "CONTACT", "objectId": str(contact_id), "eventType": event_type,
+                                    "occurredAt": to_utc_iso(occurred_at), "id": event_id,
+                                    "properties": _text_props(properties)})
+        return event_id
+
+    def refuse_scope(self, path_contains: str, scope: str) -> None:
+        """Every request to a path containing `path_contains` answers 403 MISSING_SCOPES until allowed again."""
+        with self._lock:
+            self.refused_scopes[path_contains] = scope
 
     def delete_contact(self, contact_id: str) -> None:
         """Archive the contact, as DELETE /crm/v3/objects/contacts/{id} does (restorable)."""
@@ -265,6 +312,9 @@ class FakeHubSpot(LoopbackServer):
             return (*_unauthorized(), {})
         if not self._admit():
             return 429, rate_limit_body(), {}
+        refused = next((scope for fragment, scope in self.refused_scopes.items() if fragment in request.path), None)
+        if refused:
+            return (*missing_scopes(refused), {})
         return (*self._route(request, call), {})
 
     def _authorized(self, header: str) -> bool:
@@ -342,6 +392,8 @@ class FakeHubSpot(LoopbackServer):
         return None
 
     def _store(self, object_type: str, archived: bool = False) -> dict[str, dict[str, str]]:
+        if object_type in ENGAGEMENT_TYPES:
+            return {} if archived else self.engagements[object_type]
         if object_type == "companies":
             return {} if archived else self.companies
         return self.archived_contacts if archived else self.contacts
@@ -359,7 +411,7 @@ class FakeHubSpot(LoopbackServer):
         wanted = set(requested) | ALWAYS_RETURNED[object_type]
         return {"id": record_id,
                 "properties": {name: value for name, value in props.items() if name in wanted and value != ""},
-                "createdAt": props["createdate"], "updatedAt": props[MODIFIED_PROPERTY[object_type]],
+                "createdAt": props[CREATED_PROPERTY[object_type]], "updatedAt": props[MODIFIED_PROPERTY[object_type]],
                 "archived": archived}
 
     def _batch_answer(self, results: list[dict], missing: list[str], object_type: str) -> tuple[int, dict]:
@@ -367,7 +419,7 @@ class FakeHubSpot(LoopbackServer):
         answer = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
         if not missing:
             return 200, answer
-        kind = object_type.rstrip("s").upper().replace("COMPANIE", "COMPANY")
+        kind = object_type.rstrip("s").upper().replace("COMPANIE", "COMPANY")   # CONTACT, COMPANY, CALL, …
         answer["numErrors"] = 1
         answer["errors"] = [{
             "status": "error", "category": "OBJECT_NOT_FOUND",
@@ -400,6 +452,61 @@ class FakeHubSpot(LoopbackServer):
                 record[name] = applied[name] = value
         record["lastmodifieddate"] = _now_iso()
         return applied
+
+    def _associations_read(self, request: Request, body: dict, from_type: str, to_type: str) -> tuple[int, dict]:
+        """v4 batch read, contacts -> calls/emails/meetings; a contact with none is an error of a 207."""
+        if from_type != "contacts" or to_type not in ENGAGEMENT_TYPES:
+            return error(400, f"Association {from_type} -> {to_type} is not served by the fake", "VALIDATION_ERROR")
+        inputs = body.get("inputs")
+        problem = self._check_inputs(inputs, BATCH_LIMIT)
+        if problem:
+            return problem
+        links = self.engagement_links[to_type]
+        missing = [str(item.get("id")) for item in inputs if not links.get(str(item.get("id")))]
+        results = [self._association_page(str(item["id"]), to_type, links[str(item["id"])], item.get("after"))
+                   for item in inputs if str(item.get("id")) not in missing]
+        now = _now_iso()
+        answer = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+        if not missing:
+            return 200, answer
+        return 207, {**answer, "numErrors": len(missing), "errors": [{
+            "status": "error", "category": "OBJECT_NOT_FOUND", "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+            "message": f"No {to_type} is associated with contacts {contact_id}.",
+            "context": {"fromObjectId": [contact_id]}, "links": {}, "errors": []} for contact_id in missing]}
+
+    def _association_page(self, contact_id: str, to_type: str, linked: list[str], after: Any) -> dict:
+        start = int(after) if str(after or "").isdigit() else 0
+        end = start + self.association_page_size
+        page = {"from": {"id": contact_id},
+                "to": [{"toObjectId": _json_id(engagement_id), "associationTypes": [
+                    {"category": "HUBSPOT_DEFINED", "typeId": CONTACT_TO[to_type], "label": None}]}
+                       for engagement_id in linked[start:end]]}
+        if end < len(linked):
+            page["paging"] = {"next": {"after": str(end), "link": None}}
+        return page
+
+    def _web_events_page(self, request: Request, body: Any) -> tuple[int, dict]:
+        """GET /events/v3/events: one contact's events, filtered by type and time, paged by `after`."""
+        args = request.args
+        if args.get("objectId") and not args.get("objectType"):
+            return error(400, "objectType is required with objectId", "VALIDATION_ERROR")
+        if not args.get("objectId"):
+            return error(400, "objectId or objectProperty is required", "VALIDATION_ERROR")
+        try:
+            after_time = datetime.fromisoformat(args["occurredAfter"]) if args.get("occurredAfter") else None
+        except ValueError:
+            return error(400, f"occurredAfter is not a date-time: {args['occurredAfter']}", "VALIDATION_ERROR")
+        found = [event for event in self.web_events
+                 if event["objectId"] == args["objectId"] and args.get("eventType") in (None, event["eventType"])
+                 and (after_time is None or datetime.fromisoformat(event["occurredAt"]) > after_time)]
+        found.sort(key=lambda event: event["occurredAt"], reverse=args.get("sort", "DESCENDING") == "DESCENDING")
+        start = int(args["after"]) if args.get("after", "").isdigit() else 0
+        end = start + min(int(args.get("limit") or 10), 100)
+        answer: dict[str, Any] = {"results": found[start:end]}
+        if end < len(found):
+            query = urlencode({**args, "after": str(end)})
+            answer["paging"] = {"next": {"after": str(end), "link": f"https://api.hubapi.com{request.path}?{query}"}}
+        return 200, answer
 
     def _owner(self, request: Request, body: Any, owner_id: str) -> tuple[int, dict]:
         by_user_id = request.args.get("idProperty") == "userId"
