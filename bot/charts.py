@@ -19,6 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bot.slack_blocks import truncate
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 3x5 pixel digits, for the backtest histogram's axis labels (drawn without a plotting library).
 _GLYPHS = {"0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
@@ -76,6 +78,7 @@ _DPI = 100
 _BAR, _TARGET, _LINE, _DQ = "#4e79a7", "#e15759", "#f28e2b", "#9c755f"
 TOP_DQ_REASONS = 10
 LABEL_LIMIT = 40                    # a reason longer than this is clipped on the axis
+ALT_TEXT_LIMIT = 1000               # Slack's alt_txt holds up to 1000 characters
 # matplotlib keeps font caches and text layout state per process; the outbox renders from several threads.
 _RENDERING = threading.Lock()
 
@@ -86,6 +89,7 @@ class Chart:
     name: str
     title: str
     png: bytes
+    alt_text: str = ""              # the numbers in words, for screen readers (files.getUploadURLExternal alt_txt)
 
 
 def volume_png(weeks: Sequence[tuple[str, int]], weekly_target: float | None) -> bytes:
@@ -149,23 +153,74 @@ def dq_png(reasons: Sequence[tuple[str, int]]) -> bytes:
 
 def report_charts(report: Mapping[str, Any]) -> list[Chart]:
     """The review's pictures of a report (bot.report.build's dict); none of a period without MQLs."""
+    return [draw_chart(report, name) for name in chart_names(report)]
+
+
+def chart_names(report: Mapping[str, Any]) -> list[str]:
+    """Which charts the report has something to show in: no chart of nothing."""
     if report.get("empty"):
         return []
-    volume, conversion = report["volume"], report["conversion"]
-    weeks = volume["by_week"]
-    charts = [Chart("mql-volume", "MQL volume vs target", volume_png(
-                  [(w["week"], w["mqls"]) for w in weeks], weekly_target(report))),
-              Chart("mql-sql-conversion", "MQL → SQL conversion by week", conversion_png(
-                  [(w["week"], w["rate"]) for w in weeks], conversion["overall"]["rate"]))]
-    speed = report["speed_to_lead"]
-    if speed["leads"]:
-        charts.append(Chart("speed-to-lead", "Speed to lead", speed_png(
-            [(band["band"], band["leads"]) for band in speed["bands"]])))
-    reasons = report["disqualified"]["by_reason"]
-    if reasons:
-        charts.append(Chart("dq-reasons", "Disqualification reasons", dq_png(
-            [(item["reason"], item["count"]) for item in reasons])))
-    return charts
+    shown = {"mql-volume": True, "mql-sql-conversion": True,
+             "speed-to-lead": bool(report["speed_to_lead"]["leads"]),
+             "dq-reasons": bool(report["disqualified"]["by_reason"])}
+    return [name for name in _DRAWERS if shown[name]]
+
+
+def draw_chart(report: Mapping[str, Any], name: str) -> Chart:
+    """One of the review's charts (a name from chart_names) of the report, with its alt text."""
+    title, draw, describe = _DRAWERS[name]
+    return Chart(name, title, draw(report), truncate(describe(report), ALT_TEXT_LIMIT))
+
+
+def _volume_of(report: Mapping[str, Any]) -> bytes:
+    return volume_png([(w["week"], w["mqls"]) for w in report["volume"]["by_week"]], weekly_target(report))
+
+
+def _volume_words(report: Mapping[str, Any]) -> str:
+    target = weekly_target(report)
+    weeks = ", ".join(f"{_week_label(w['week'])}: {w['mqls']}" for w in report["volume"]["by_week"])
+    return f"MQLs per week ({weeks})" + (f" against a weekly target of {target:.0f}" if target else "")
+
+
+def _conversion_of(report: Mapping[str, Any]) -> bytes:
+    return conversion_png([(w["week"], w["rate"]) for w in report["volume"]["by_week"]],
+                          report["conversion"]["overall"]["rate"])
+
+
+def _conversion_words(report: Mapping[str, Any]) -> str:
+    weeks = ", ".join(f"{_week_label(w['week'])}: {_share(w['rate'])}" for w in report["volume"]["by_week"])
+    return f"MQL to SQL rate per week ({weeks}); period overall {_share(report['conversion']['overall']['rate'])}"
+
+
+def _speed_of(report: Mapping[str, Any]) -> bytes:
+    return speed_png([(band["band"], band["leads"]) for band in report["speed_to_lead"]["bands"]])
+
+
+def _speed_words(report: Mapping[str, Any]) -> str:
+    bands = ", ".join(f"{band['band']}: {band['leads']}" for band in report["speed_to_lead"]["bands"])
+    return f"Leads by time from the prospect's action to the first touch ({bands})"
+
+
+def _dq_of(report: Mapping[str, Any]) -> bytes:
+    return dq_png([(item["reason"], item["count"]) for item in report["disqualified"]["by_reason"]])
+
+
+def _dq_words(report: Mapping[str, Any]) -> str:
+    reasons = ", ".join(f"{item['reason']}: {item['count']}"
+                        for item in report["disqualified"]["by_reason"][:TOP_DQ_REASONS])
+    return f"Leads disqualified per reason ({reasons})"
+
+
+_DRAWERS: dict[str, tuple[str, Callable[[Mapping[str, Any]], bytes], Callable[[Mapping[str, Any]], str]]] = {
+    "mql-volume": ("MQL volume vs target", _volume_of, _volume_words),
+    "mql-sql-conversion": ("MQL → SQL conversion by week", _conversion_of, _conversion_words),
+    "speed-to-lead": ("Speed to lead", _speed_of, _speed_words),
+    "dq-reasons": ("Disqualification reasons", _dq_of, _dq_words),
+}
+
+
+def _share(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
 
 
 def weekly_target(report: Mapping[str, Any]) -> float | None:
@@ -215,5 +270,4 @@ def _week_label(week: str) -> str:
 
 def _plain_label(text: str) -> str:
     # matplotlib reads "$…$" as math: a reason such as "Budget under $5k" must show as written.
-    clipped = text if len(text) <= LABEL_LIMIT else text[:LABEL_LIMIT - 1] + "…"
-    return clipped.replace("$", r"\$")
+    return truncate(text, LABEL_LIMIT).replace("$", r"\$")

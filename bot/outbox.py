@@ -13,7 +13,7 @@ from typing import Sequence
 
 from sqlalchemy.engine import Row
 
-from bot import slack_blocks, slack_views
+from bot import review, slack_blocks, slack_views
 from bot.routing import explicit_slack_user
 from bot.services import Services, backoff
 from bot.store import effects, journey, kv, leads
@@ -237,7 +237,8 @@ def _post_ops_notice(svc: Services, row: Row, now: datetime) -> dict:
 
 EFFECTS = {"slack_card": ("slack", _post_card), "slack_update_card": ("slack", _update_cards),
            "slack_notice": ("slack", _post_notice), "slack_ae_handoff": ("slack", _post_ae_handoff),
-           "hubspot_note": ("hubspot", _create_note), "slack_ops_notice": ("slack", _post_ops_notice)}
+           "hubspot_note": ("hubspot", _create_note), "slack_ops_notice": ("slack", _post_ops_notice),
+           review.REVIEW_KIND: ("slack", review.post_review), review.CHART_KIND: ("slack", review.post_chart)}
 
 
 def _lead_with_assignee(svc: Services, lead_id: int, now: datetime) -> Row:

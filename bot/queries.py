@@ -10,13 +10,16 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import Row
 
-from bot import actions, slack_views
+from bot import actions, report, slack_views
+from bot.routing import SDR_POOL, team_of
+from bot.rules import Config, RoutingRules
 from bot.services import Services
 from bot.store import deadlines, journey, kv, leads
 from bot.store.schema import lead_events
 from bot.store.schema import leads as leads_table
 
 DURATION = re.compile(r"(\d+)\s*(m|min|h|d)\b", re.IGNORECASE)
+WEEK = timedelta(days=7)
 
 
 # --- the form behind a button -------------------------------------------------------------------
@@ -54,7 +57,7 @@ def _sdr_choices(conn: Connection, svc: Services, lead: Row) -> list[tuple[str, 
 # --- /handoff -----------------------------------------------------------------------------------
 
 def answer_command(svc: Services, user_id: str, text: str, now: datetime) -> str:
-    """`/handoff mine | lead <email or id> | away <until> | back | stats` (anything else: help)."""
+    """`/handoff mine | lead <email or id> | away <until> | back | stats [team [NAME]]` (anything else: help)."""
     word, _, rest = text.strip().partition(" ")
     handler = COMMANDS.get(word.lower())
     return handler(svc, user_id, rest.strip(), now) if handler else slack_views.help_text()
@@ -113,24 +116,53 @@ def parse_until(text: str, now: datetime) -> datetime | None:
     return day if day > now else None
 
 
-def _stats(svc: Services, user_id: str, _rest: str, now: datetime) -> str:
+def _stats(svc: Services, user_id: str, rest: str, now: datetime) -> str:
+    """`/handoff stats` (the rep's week) or `/handoff stats team [NAME]` (a team's: the caller's without a name)."""
+    word, _, name = rest.partition(" ")
+    if word.lower() == "team":
+        return _team_stats(svc, user_id, name.strip(), now)
     with svc.engine.connect() as conn:
-        return slack_views.stats_text(week_stats(conn, user_id, now))
+        return slack_views.stats_text(week_stats(conn, svc.config, user_id, now))
 
 
-def week_stats(conn: Connection, user_id: str, now: datetime) -> dict[str, Any]:
-    """A rep's last 7 days: accepts and how fast, touches, decisions by outcome, SLA breaches."""
+def week_stats(conn: Connection, config: Config, user_id: str, now: datetime) -> dict[str, Any]:
+    """A rep's last 7 days: accepts and how fast, touches, decisions by outcome, SLA breaches; and for the leads
+    that became MQLs in those days, the report's SLA compliance and speed to lead (one piece of code for both)."""
     rows = list(conn.execute(select(lead_events, leads_table.c.assignee).join(
         leads_table, leads_table.c.id == lead_events.c.lead_id).where(
-        lead_events.c.at >= now - timedelta(days=7))))
+        lead_events.c.at >= now - WEEK)))
     mine = [r for r in rows if r.actor == user_id or (r.kind == "escalated" and r.assignee == user_id)]
     accepts = [journey.detail_of(r).get("seconds_to_accept") for r in mine if r.kind == "accepted"]
     decided = [journey.detail_of(r).get("outcome") for r in mine if r.kind == "decided"]
+    figures = report.build(conn, config, now - WEEK, now, sdr=user_id)
     return {"accepted": len(accepts),
             "median_accept_seconds": statistics.median(a for a in accepts if a is not None) if accepts else None,
             "touches": sum(1 for r in mine if r.kind == "touch"),
             **{outcome: decided.count(outcome) for outcome in ("sql", "not_yet", "no_response", "disqualified")},
-            "breaches": sum(1 for r in mine if r.kind == "escalated")}
+            "breaches": sum(1 for r in mine if r.kind == "escalated"),
+            "sla": next((row for row in figures["sla"]["by_rep"] if row["key"] == user_id), {"leads": 0}),
+            "speed_to_lead": figures["speed_to_lead"]}
+
+
+def _team_stats(svc: Services, user_id: str, name: str, now: datetime) -> str:
+    routing = svc.config.routing
+    teams = [territory.name for territory in routing.territories] + [SDR_POOL]
+    with svc.engine.connect() as conn:
+        team = _team_named(teams, name) if name else team_of(routing, _owner_of(conn, routing, user_id))
+        if team is None:
+            return slack_views.team_unknown_text(name, teams)
+        return slack_views.team_stats_text(team, report.build(conn, svc.config, now - WEEK, now, team=team))
+
+
+def _team_named(teams: list[str], name: str) -> str | None:
+    """The team called `name`, in any case (people type "emea" for "EMEA")."""
+    return next((team for team in teams if team.casefold() == name.casefold()), None)
+
+
+def _owner_of(conn: Connection, routing: RoutingRules, user_id: str) -> str | None:
+    """The HubSpot owner a Slack user is (routing.yaml's mapping, else what the email lookups found)."""
+    known = kv.known_slack_users(conn, routing.slack_users)
+    return next((owner for owner, user in known.items() if user == user_id), None)
 
 
 COMMANDS = {"mine": _mine, "lead": _lead, "away": _away, "back": _back, "stats": _stats}

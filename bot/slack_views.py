@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
 from bot.slack_blocks import (
-    LINE_LIMIT, OPEN_STATUSES, SECTION_LIMIT, as_count, as_mapping,
+    HEADER_LIMIT, LINE_LIMIT, OPEN_STATUSES, SECTION_LIMIT, as_count, as_mapping, day_words, esc,
     ae_handoff_message, as_records, bant_summary, bullet_list, clean, contact_name, context_block, decision_text,
     esc_clip,
     header_block, hubspot_link, join_lines, lead_actions, mention, past_text, read_time, score_line, section_block,
@@ -26,6 +26,7 @@ __all__ = [
     "parse_bant", "bant_errors", "bant_summary", "parse_disqualify", "disqualify_errors",
     "parse_reassign", "reassign_errors", "parse_snooze", "snooze_errors", "parse_touch", "touch_errors",
     "home_view", "mine_text", "lead_text", "away_text", "back_text", "stats_text", "help_text",
+    "team_stats_text", "team_unknown_text", "review_message",
     "ae_handoff_message", "revisit_message",      # messages, built in bot.slack_blocks
 ]
 
@@ -43,6 +44,10 @@ TEXT_LIMITS = {"budget_range": 150, "need": 2000, "notes": NOTE_LIMIT}
 NEXT_IN_POOL = "next"
 OTHER = "Other"
 SNOOZE_PRESETS = (15, 30, 60, 120, 240, 480, 1440, 2880)     # minutes
+REVIEW_GROUPS = 8            # bands, sources, rules, teams shown per line of the review; the charts and `report` have all
+TEAM_DQ_REASONS = 3
+NO_FIGURE = "–"              # a figure with nothing to compute it from (no leads): never a division by zero
+CAUSE_WORDS = {"human": "by the rep", "system": "by Handoff", "availability": "rep away or off hours"}
 
 BUDGET_CHOICES = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
 AUTHORITY_CHOICES = {"decision_maker": "Decision maker", "influencer": "Influencer", "user": "User",
@@ -349,18 +354,179 @@ def back_text() -> str:
 
 
 def stats_text(stats: Mapping[str, Any]) -> str:
-    """`/handoff stats`: the rep's week: accepts (and the median time to accept), touches, decisions, breaches."""
+    """`/handoff stats`: the rep's week: accepts (and the median time to accept), touches, decisions, breaches,
+    and, for the leads that became MQLs that week, their SLA compliance and speed to lead (bot.report's figures)."""
     numbers = {key: as_count(as_mapping(stats).get(key)) for key in
                ("accepted", "touches", "sql", "not_yet", "no_response", "disqualified", "breaches")}
     median = as_mapping(stats).get("median_accept_seconds")
-    speed = (f", median {duration_words(timedelta(seconds=median))} to accept"
-             if isinstance(median, (int, float)) and not isinstance(median, bool) and 0 <= median < 10**8 else "")
+    speed = f", median {_seconds_words(median)} to accept" if _seconds_words(median) != NO_FIGURE else ""
+    sla, to_lead = as_mapping(stats).get("sla"), as_mapping(stats).get("speed_to_lead")
     return join_lines([
         "*Your week*", f"• Accepted {numbers['accepted']} leads{speed}", f"• Logged {numbers['touches']} touches",
         f"• Decided: {numbers['sql']} SQL · {numbers['not_yet']} not yet · {numbers['no_response']} no response"
         f" · {numbers['disqualified']} disqualified",
         f"• SLA breaches: {numbers['breaches']}" + (" :tada:" if not numbers["breaches"] else ""),
+        f"• SLA compliance: {compliance_words(sla)}" if isinstance(sla, Mapping) else "",
+        f"• Speed to lead: {speed_words(to_lead)}" if isinstance(to_lead, Mapping) else "",
     ])
+
+
+def team_stats_text(team: str, report: Mapping[str, Any]) -> str:
+    """`/handoff stats team [NAME]`: a team's last 7 days from bot.report: volume, conversion, speed, each rep's SLA."""
+    title = f"*{esc_clip(team, HEADER_LIMIT)}: the last 7 days*"
+    if report.get("empty"):
+        return join_lines([title, "No lead of this team became an MQL in the last 7 days."])
+    overall = report["conversion"]["overall"]
+    reps = [f"{_group_name(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_rep"]]
+    lines = [title, f"• {_many(overall['mqls'], 'MQL')}, {_many(overall['sqls'], 'SQL')} among them "
+                    f"({percent_words(overall['rate'])})",
+             f"• Speed to lead: {speed_words(report['speed_to_lead'])}",
+             f"• Disqualified: {dq_words(report['disqualified'], TEAM_DQ_REASONS)}"]
+    return _fit_lines([*lines, bullet_list("SLA compliance by rep:", reps, len(reps), SECTION_LIMIT - 600)],
+                      SECTION_LIMIT)
+
+
+def team_unknown_text(name: str, teams: Sequence[str]) -> str:
+    """`/handoff stats team NAME` for a team routing.yaml does not have."""
+    return (f"No team is called {esc_clip(name, LINE_LIMIT)}. Teams: "
+            + ", ".join(esc_clip(team, LINE_LIMIT) for team in teams) + ".")
+
+
+# --- the review in Slack --------------------------------------------------------------------------
+
+def review_message(report: Mapping[str, Any], suggestions: Sequence[str]) -> tuple[str, list[dict]]:
+    """The leadership review of a report (bot.report.build) and bot.tune's suggestions for marketing, in words:
+    fallback text and Block Kit, within Slack's limits."""
+    period = report["period"]
+    head = f"Lead review, {_day_of(period['since'])} – {_day_of(period['until'])}"
+    if report.get("empty"):
+        text = f"{head}: no lead became an MQL in this period, so there is nothing to review."
+        return text, [header_block(head), section_block(esc(text))]
+    sections = [_volume_section(report), _conversion_section(report), _speed_section(report),
+                _sla_section(report), _dq_section(report), _effort_section(report),
+                _suggestions_section(suggestions)]
+    blocks = [header_block(head), *(section_block(_fit_lines(lines, SECTION_LIMIT)) for lines in sections),
+              context_block("The charts follow in this thread. `python -m bot report` prints every figure.")]
+    return f"{head}: {_volume_line(report['volume'])}", blocks
+
+
+def _volume_section(report: Mapping[str, Any]) -> list[str]:
+    volume = report["volume"]
+    weeks = [f"• Week of {_week_of(week['week'])}: {_many(week['mqls'], 'MQL')}, {_many(week['sqls'], 'SQL')} "
+             f"({percent_words(week['rate'])})" for week in volume["by_week"]]
+    return ["*MQL volume*", _volume_line(volume), *weeks]
+
+
+def _volume_line(volume: Mapping[str, Any]) -> str:
+    if not volume.get("monthly_target"):
+        return f"{volume['mqls']} MQLs (no monthly target set in reports.yaml)"
+    return (f"{volume['mqls']} MQLs against a target of {volume['target_for_period']:.0f} for the period "
+            f"({volume['monthly_target']} a month): {percent_words(volume['share_of_target'])} of target")
+
+
+def _conversion_section(report: Mapping[str, Any]) -> list[str]:
+    conversion = report["conversion"]
+    overall = conversion["overall"]
+    return ["*MQL → SQL conversion*",
+            f"Overall: {overall['sqls']} of {overall['mqls']} MQLs became SQL ({percent_words(overall['rate'])})",
+            _rates_line("By score band", conversion["by_band"]), _rates_line("By source", conversion["by_source"]),
+            _rates_line("By rule that fired", conversion["by_rule"])]
+
+
+def _rates_line(title: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    shown = [f"{esc_clip(row['key'], 60)} {row['sqls']}/{row['mqls']} ({percent_words(row['rate'])})"
+             for row in rows[:REVIEW_GROUPS]]
+    more = f" · …{len(rows) - REVIEW_GROUPS} more" if len(rows) > REVIEW_GROUPS else ""
+    return truncate(f"{title}: " + " · ".join(shown) + more, LINE_LIMIT * 3) if rows else ""
+
+
+def _speed_section(report: Mapping[str, Any]) -> list[str]:
+    speed = report["speed_to_lead"]
+    bands = " · ".join(f"{band['band']}: {band['leads']} ({percent_words(band['share'])})" for band in speed["bands"])
+    return ["*Speed to lead* (prospect's action → first touch)", speed_words(speed),
+            f"Bands: {bands}" if speed["leads"] else ""]
+
+
+def _sla_section(report: Mapping[str, Any]) -> list[str]:
+    by_rep = [f"• {_group_name(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_rep"]]
+    by_team = [f"• {_group_name(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_team"]]
+    return ["*SLA compliance* (leads that met every deadline)", "By team:", *by_team[:REVIEW_GROUPS],
+            "By rep:", *by_rep[:REVIEW_GROUPS * 2]]
+
+
+def _dq_section(report: Mapping[str, Any]) -> list[str]:
+    return ["*Disqualified*", dq_words(report["disqualified"], REVIEW_GROUPS)]
+
+
+def _effort_section(report: Mapping[str, Any]) -> list[str]:
+    touches = report["touches"]
+    mean = f"{touches['mean']:.1f}" if isinstance(touches.get("mean"), (int, float)) else NO_FIGURE
+    return ["*Effort and recycling*", f"Touches per lead: mean {mean}, median {touches.get('median') or NO_FIGURE}",
+            f"Recycled (no response): {report['recycled']} · re-nurtured (not yet): {report['renurtured']} · "
+            f"SQL after an earlier recycle: {report['sql_after_recycle']}"]
+
+
+def _suggestions_section(suggestions: Sequence[str]) -> list[str]:
+    if not suggestions:
+        return ["*What marketing could change*", "No change to scoring.yaml is suggested by this period's outcomes."]
+    return ["*What marketing could change* (suggestions only: nothing is applied on its own)",
+            *(f"• {esc_clip(words, LINE_LIMIT * 2)}" for words in suggestions)]
+
+
+# --- figures in words, shared by the review and /handoff stats -------------------------------------
+
+def speed_words(speed: Mapping[str, Any]) -> str:
+    """Speed to lead p50/p95, and the split at the alert: the system's delay and the rep's."""
+    if not speed.get("leads"):
+        return "no lead touched yet"
+    return (f"p50 {_seconds_words(speed.get('p50'))}, p95 {_seconds_words(speed.get('p95'))} over "
+            f"{_many(speed['leads'], 'lead')} · system (action → alert) p50 {_seconds_words(speed.get('system_p50'))}, "
+            f"p95 {_seconds_words(speed.get('system_p95'))} · rep (alert → first touch) p50 "
+            f"{_seconds_words(speed.get('human_p50'))}, p95 {_seconds_words(speed.get('human_p95'))}")
+
+
+def compliance_words(row: Mapping[str, Any]) -> str:
+    """"9 of 10 leads met every deadline (90%) · missed: 1 rep" (or "no leads")."""
+    if not row.get("leads"):
+        return "no leads"
+    missed = [f"{count} {CAUSE_WORDS.get(cause, cause)}" for cause, count in (row.get("breaches") or {}).items() if count]
+    return (f"{row['met']} of {_many(row['leads'], 'lead')} met every deadline ({percent_words(row.get('compliance'))})"
+            + (f" · missed: {', '.join(missed)}" if missed else ""))
+
+
+def dq_words(disqualified: Mapping[str, Any], most: int) -> str:
+    """The total and the most frequent reasons."""
+    if not disqualified.get("total"):
+        return "none"
+    reasons = ", ".join(f"{esc_clip(item['reason'], 80)} ({item['count']})" for item in disqualified["by_reason"][:most])
+    return f"{_many(disqualified['total'], 'lead')}: {reasons}"
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def percent_words(share: Any) -> str:
+    return f"{share:.0%}" if isinstance(share, (int, float)) and not isinstance(share, bool) else NO_FIGURE
+
+
+def _seconds_words(seconds: Any) -> str:
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 10**8:
+        return duration_words(timedelta(seconds=seconds))
+    return NO_FIGURE
+
+
+def _group_name(key: Any) -> str:
+    """A rep (a Slack user id, shown as a mention) or a team's name."""
+    return mention(key) if isinstance(key, str) and key[:1] in "UW" and key.isalnum() else esc_clip(key, 80)
+
+
+def _day_of(iso: str) -> str:
+    return day_words(datetime.fromisoformat(iso).date())
+
+
+def _week_of(iso_day: str) -> str:
+    return day_words(date.fromisoformat(iso_day))
 
 
 def help_text() -> str:
@@ -371,7 +537,8 @@ def help_text() -> str:
         "• `/handoff lead <email or id>`: one lead: who, score, where it stands",
         "• `/handoff away <until>`: no new leads for you until then",
         "• `/handoff back`: new leads come to you again",
-        "• `/handoff stats`: your week: accepts, touches, decisions, SLA breaches",
+        "• `/handoff stats`: your week: accepts, touches, decisions, SLA compliance, speed to lead",
+        "• `/handoff stats team [name]`: a team's week (yours without a name)",
     ])
 
 

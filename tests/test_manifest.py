@@ -82,7 +82,7 @@ def test_the_handoff_slash_command() -> None:
     (command,) = commands
     assert set(command) <= COMMAND_KEYS
     assert command == {**command, "command": "/handoff", "url": REQUEST_URL, "should_escape": True,
-                       "usage_hint": "mine | lead <email or id> | away <until> | back | stats"}
+                       "usage_hint": "mine | lead <email or id> | away <until> | back | stats | stats team [name]"}
     assert re.fullmatch(r"/.{1,31}", command["command"])
     assert 1 <= len(command["description"]) <= 2000 and len(command["usage_hint"]) <= 1000
 

@@ -20,7 +20,7 @@ from bot.slack_views import (
     AUTHORITY_CHOICES, BUDGET_CHOICES, TIMELINE_CHOICES, away_text, back_text, bant_errors, bant_modal,
     disqualify_errors, disqualify_modal, help_text, home_view, lead_text, mine_text, parse_bant, parse_disqualify,
     parse_reassign, parse_snooze, parse_touch, reassign_errors, reassign_modal, snooze_errors, snooze_modal,
-    stats_text, touch_errors, touch_modal,
+    review_message, stats_text, team_stats_text, team_unknown_text, touch_errors, touch_modal,
 )
 from tests.fakes.fake_slack import block_kit_problems, find_pings
 from tests.test_slack_blocks import (
@@ -626,3 +626,75 @@ def test_no_crm_value_in_an_answer_can_ping_link_or_mention(payload: str) -> Non
                      team=[{"user": payload, "open": 1, "overdue": 1, "breaches": [overdue]}])
     assert find_pings(view) == []
     assert all(foreign_tokens(text, ALLOWED_TOKENS) == [] for text in mrkdwn_texts(view["blocks"]))
+
+
+# --- /handoff stats with the report's figures, /handoff stats team, the review ---------------------------
+
+SPEED = {"leads": 6, "p50": 300, "p95": 7200, "system_p50": 20, "system_p95": 60, "human_p50": 280,
+         "human_p95": 7190, "bands": [{"band": "0-5 min", "leads": 2, "share": 2 / 6},
+                                      {"band": "5-15 min", "leads": 4, "share": 4 / 6}]}
+SLA_ROW = {"key": "U0REP1", "leads": 3, "met": 1, "compliance": 1 / 3,
+           "breaches": {"human": 1, "system": 1, "availability": 0}}
+
+
+def test_a_reps_week_adds_their_sla_compliance_and_speed_to_lead() -> None:
+    text = stats_text({"accepted": 1, "sla": SLA_ROW, "speed_to_lead": SPEED})
+    assert text.endswith(
+        "• SLA compliance: 1 of 3 leads met every deadline (33%) · missed: 1 by the rep, 1 by Handoff\n"
+        "• Speed to lead: p50 5 min, p95 2 h over 6 leads · system (action → alert) p50 20 s, p95 1 min · "
+        "rep (alert → first touch) p50 4 min 40 s, p95 1 h 59 min")
+    quiet = stats_text({"sla": {"leads": 0}, "speed_to_lead": {"leads": 0}})
+    assert quiet.endswith("• SLA compliance: no leads\n• Speed to lead: no lead touched yet")
+
+
+def a_report(**changes: Any) -> dict:
+    report = {
+        "period": {"since": "2026-11-02T14:00:00+00:00", "until": "2026-11-16T14:00:00+00:00", "days": 14.0},
+        "empty": False,
+        "volume": {"mqls": 8, "monthly_target": 400, "target_for_period": 186.7, "share_of_target": 8 / 186.7,
+                   "by_week": [{"week": "2026-11-02", "mqls": 4, "sqls": 1, "rate": 0.25}]},
+        "conversion": {"overall": {"key": "all", "mqls": 8, "sqls": 3, "rate": 3 / 8},
+                       "by_band": [{"key": f"{n} to {n + 4}", "mqls": 1, "sqls": 0, "rate": 0.0}
+                                   for n in range(100, 200, 5)],
+                       "by_source": [{"key": "<!channel> & co", "mqls": 8, "sqls": 3, "rate": 3 / 8}],
+                       "by_rule": [], "by_sdr": []},
+        "speed_to_lead": SPEED,
+        "sla": {"by_rep": [SLA_ROW | {"key": f"U0REP{n}"} for n in range(40)],
+                "by_team": [SLA_ROW | {"key": "DACH"}]},
+        "touches": {"leads": 8, "mean": 17 / 8, "median": 2.0},
+        "disqualified": {"total": 2, "by_reason": [{"reason": "No budget", "count": 2}]},
+        "recycled": 1, "renurtured": 1, "sql_after_recycle": 1,
+    }
+    return report | changes
+
+
+def test_the_review_is_one_message_within_slacks_limits_with_crm_text_escaped() -> None:
+    text, blocks = review_message(a_report(), ["Lower 'Guide' from 25 to 5 points <!here>"])
+    assert text == "Lead review, Nov 2, 2026 – Nov 16, 2026: 8 MQLs against a target of 187 for the period " \
+                   "(400 a month): 4% of target"
+    assert block_kit_problems(blocks) == [] and find_pings(blocks) == [] and len(blocks) <= 50
+    shown = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert "&lt;!channel&gt; &amp; co 3/8 (38%)" in shown and "…12 more" in shown      # 20 bands: 8 shown
+    assert "• <@U0REP0>: 1 of 3 leads met every deadline (33%)" in shown and "<@U0REP16>" not in shown
+    assert "Lower 'Guide' from 25 to 5 points &lt;!here&gt;" in shown
+
+
+def test_the_review_says_plainly_when_it_has_no_suggestions() -> None:
+    assert "No change to scoring.yaml is suggested by this period's outcomes." in str(review_message(a_report(), [])[1])
+
+
+def test_an_empty_period_review_says_so_plainly() -> None:
+    text, blocks = review_message(a_report(empty=True), [])
+    assert text == ("Lead review, Nov 2, 2026 – Nov 16, 2026: no lead became an MQL in this period, "
+                    "so there is nothing to review.")
+    assert [b["type"] for b in blocks] == ["header", "section"]
+
+
+def test_a_teams_week() -> None:
+    text = team_stats_text("DACH", a_report())
+    assert text.startswith("*DACH: the last 7 days*\n• 8 MQLs, 3 SQLs among them (38%)\n• Speed to lead: p50 5 min")
+    assert "• Disqualified: 2 leads: No budget (2)" in text and "SLA compliance by rep:\n• <@U0REP0>" in text
+    assert len(text) <= 3000 and "more" in text
+    assert team_stats_text("DACH", a_report(empty=True)) == (
+        "*DACH: the last 7 days*\nNo lead of this team became an MQL in the last 7 days.")
+    assert team_unknown_text("<!here>", ["DACH", "SDR pool"]) == "No team is called &lt;!here&gt;. Teams: DACH, SDR pool."
