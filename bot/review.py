@@ -59,9 +59,10 @@ def queue_due_review(svc: Services, now: datetime | None = None) -> bool:
 def _watching_since(svc: Services, now: datetime) -> datetime:
     """When Handoff first looked for a review (recorded on that first look): a new install does not post the
     review that fell due before it ran, while a review missed during a later outage is still posted."""
-    with svc.engine.begin() as conn:
+    with svc.engine.connect() as conn:   # a read each minute; the one write happens once per database
         recorded = kv.get_setting(conn, WATCHING_SINCE)
-        if recorded is None:
+    if recorded is None:
+        with svc.engine.begin() as conn:
             kv.put_setting(conn, WATCHING_SINCE, now.isoformat())
     return datetime.fromisoformat(recorded) if recorded else now
 
