@@ -110,6 +110,8 @@ def test_a_touch_logged_in_hubspot_updates_the_summary_once(system):
     system.clock.now = mql_at + timedelta(minutes=7)
     system.hubspot.contacts["801"]["num_contacted_notes"] = "1"
     system.hubspot.contacts["801"]["hs_last_sales_activity_timestamp"] = "2026-11-18T15:06:00.000Z"
+    system.hubspot.add_engagement("calls", "7001", "801", hs_timestamp="2026-11-18T15:06:00.000Z",   # the rep's call
+                                  hubspot_owner_id=system.leads()[0].owner_id, hs_call_direction="OUTBOUND")
     event = system.event("contact.propertyChange", "801", property_name="num_contacted_notes", property_value="1")
     system.post_webhook([event])
     system.drain()
