@@ -15,7 +15,7 @@ from itertools import islice, takewhile
 from typing import Callable, Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
-from bot.rules.sla import ALWAYS, SlaRules
+from bot.rules.sla import ALWAYS, BusinessHours, HolidayCalendar, SlaRules
 
 ONE_DAY = timedelta(days=1)
 MIDNIGHT = time(0)
@@ -44,8 +44,15 @@ class BusinessCalendar:
     def from_sla(cls, sla: SlaRules, *, timezone: ZoneInfo | None = None,
                  closed_dates: Iterable[date] = ()) -> BusinessCalendar:
         """The company calendar from sla.yaml; a rep elsewhere passes a `timezone`, extra days off `closed_dates`."""
-        holidays = replace(sla.holidays, dates=sla.holidays.dates | frozenset(closed_dates))
-        return cls(timezone or sla.timezone, sla.business_hours, holidays.__contains__)
+        return cls.closing_on(timezone or sla.timezone, sla.business_hours, sla.holidays,
+                              sla.closed | set(closed_dates))
+
+    @classmethod
+    def closing_on(cls, timezone: ZoneInfo, hours: BusinessHours, holidays: HolidayCalendar,
+                   closed: Iterable[date]) -> BusinessCalendar:
+        """Open `hours` in `timezone`, closed on the public `holidays` and on the extra `closed` dates."""
+        days_off = replace(holidays, dates=holidays.dates | frozenset(closed))
+        return cls(timezone, hours, days_off.__contains__)
 
 
 def check_hours(hours: object) -> None:

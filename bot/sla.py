@@ -8,8 +8,10 @@ Three deadlines per lead, all from sla.yaml:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Sequence
 
 from bot.business_time import (BusinessCalendar, add_business_days, add_business_time, is_open, next_open,
                                to_utc)
@@ -27,6 +29,8 @@ TOUCH_PROPERTIES = ("num_contacted_notes", "notes_last_contacted", "hs_last_sale
 CLOSE_CADENCE = "close_cadence"   # the cadence window ended: judge it with cadence_verdict
 # Beyond this, a delay between the prospect's act and our alert is ours to own, not the rep's.
 SYSTEM_DELAY_LIMIT = timedelta(seconds=60)
+ALERT, REMINDER = "the alert", "the reminder"   # our messages to the rep, as a breach's words name them
+_HTTP_STATUS = re.compile(r"HTTP (\d{3})")
 
 # The first-touch deadline is found in business time, so it lands inside open hours; a step at a wall-clock multiple
 # of it would land at night or days later (a 1h window opened on Friday at 16:30 spans 65 h of wall time). So both
@@ -144,15 +148,38 @@ def breaches_exceed(sla: SlaRules, breaches_today: int) -> bool:
 
 # --- why a deadline was missed ---------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class EffectTries:
+    """How one of our messages to the rep fared before a deadline passed: its failed tries and how late it went."""
+    what: str                     # "the alert", "the reminder"
+    service: str                  # "Slack"
+    failed: int                   # tries that failed or waited out a rate limit
+    last_error: str | None        # the last failure as the outbox recorded it
+    late_by: timedelta | None     # from when we decided to send it to when it went out; None: not out by the deadline
+
+    def held_up(self) -> bool:
+        """Whether the failures cost the rep time: a retry that got through within a minute did not."""
+        return self.failed > 0 and (self.late_by is None or self.late_by > SYSTEM_DELAY_LIMIT)
+
+
+def effect_tries(what: str, service: str, *, state: str, attempts: int, last_error: str | None,
+                 created_at: datetime, done_at: datetime | None, due_at: datetime) -> EffectTries:
+    """An outbox row's tries as seen at `due_at`: every claim but the one that succeeded was a failure or a wait."""
+    out = state in ("done", "skipped") and done_at is not None and done_at <= due_at
+    failed = attempts - 1 if state in ("done", "skipped") else attempts
+    return EffectTries(what, service, max(failed, 0), last_error, done_at - created_at if out else None)
+
+
 def breach_cause(*, alerted_at: datetime | None, became_mql_at: datetime, event_occurred_at: datetime | None,
                  event_received_at: datetime | None, calendar: BusinessCalendar, rep_away: bool,
-                 api_errors: int, now: datetime) -> tuple[str, str]:
+                 now: datetime, effects: Sequence[EffectTries] = ()) -> tuple[str, str]:
     """("system" | "availability" | "human", the words the escalation shows) for a deadline that passed at `now`.
 
-    `now` is when the deadline passed (its due_at: a sweep that runs late must not change the cause).
-    Our own delays come first, so a rep is never blamed for them; then the rep's availability; else no action.
+    `now` is when the deadline passed (its due_at: a sweep that runs late must not change the cause), `calendar`
+    the rep's. Our own delays come first, so a rep is never blamed for them; then the rep's availability; else
+    no action. `effects`: the tries of the messages that should have reached the rep before the deadline.
     """
-    system = _system_delay(alerted_at, became_mql_at, event_occurred_at, event_received_at, api_errors)
+    system = _system_delay(alerted_at, became_mql_at, event_occurred_at, event_received_at, effects)
     if system:
         return SYSTEM, system
     if not is_open(calendar, now):
@@ -164,21 +191,44 @@ def breach_cause(*, alerted_at: datetime | None, became_mql_at: datetime, event_
 
 
 def _system_delay(alerted_at: datetime | None, became_mql_at: datetime, event_occurred_at: datetime | None,
-                  event_received_at: datetime | None, api_errors: int) -> str | None:
-    """The words for a delay on our side (HubSpot's webhook, our alert, API errors), or None."""
-    delivered = event_occurred_at is not None and event_received_at is not None
-    if delivered and event_received_at - event_occurred_at > SYSTEM_DELAY_LIMIT:
-        return f"Webhook delivery took {duration_words(event_received_at - event_occurred_at)}"
+                  event_received_at: datetime | None, effects: Sequence[EffectTries]) -> str | None:
+    """The words for every delay on our side (HubSpot's webhook, Slack's failures, our alert), or None."""
+    held_up = [tries for tries in effects if tries.held_up()]
+    found = [_webhook_delay(event_occurred_at, event_received_at), *map(_tries_words, held_up)]
+    if not any(tries.what == ALERT for tries in held_up):   # else the failures already say how late it went
+        found.append(_alert_delay(alerted_at, became_mql_at))
+    return "; ".join(words for words in found if words) or None
+
+
+def _webhook_delay(occurred_at: datetime | None, received_at: datetime | None) -> str | None:
+    if occurred_at is None or received_at is None or received_at - occurred_at <= SYSTEM_DELAY_LIMIT:
+        return None
+    return f"Webhook delivery took {duration_words(received_at - occurred_at)}"
+
+
+def _alert_delay(alerted_at: datetime | None, became_mql_at: datetime) -> str | None:
     if alerted_at is None:
-        return _with_errors("Our alert never went out", api_errors)
+        return "Our alert never went out"
     if alerted_at - became_mql_at > SYSTEM_DELAY_LIMIT:
-        return _with_errors(f"Our alert went out {duration_words(alerted_at - became_mql_at)} after the MQL", api_errors)
-    return f"{_errors(api_errors)} on our side (HubSpot or Slack) held it up" if api_errors else None
+        return f"Our alert went out {duration_words(alerted_at - became_mql_at)} after the MQL"
+    return None
 
 
-def _with_errors(words: str, api_errors: int) -> str:
-    return words + (f" ({_errors(api_errors)})" if api_errors else "")
+def _tries_words(tries: EffectTries) -> str:
+    """ "Slack failed twice (last: HTTP 503); the alert went out 4 min late"."""
+    failed = f"{tries.service} failed {_times(tries.failed)} (last: {error_words(tries.last_error)})"
+    if tries.late_by is None:
+        return f"{failed}; {tries.what} had not gone out when the deadline passed"
+    return f"{failed}; {tries.what} went out {duration_words(tries.late_by)} late"
 
 
-def _errors(count: int) -> str:
-    return f"{count} API error" + ("" if count == 1 else "s")
+def error_words(error: str | None) -> str:
+    """What a recorded failure was, in words safe to show anyone: an HTTP status, a rate limit, or no answer."""
+    status = _HTTP_STATUS.search(error or "")
+    if status:
+        return f"HTTP {status[1]}"
+    return "rate limited" if "rate limit" in (error or "").lower() else "no answer"
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")

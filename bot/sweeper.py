@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Row
 
 from bot import actions, sla as sla_core
 from bot.business_time import BusinessCalendar, start_of_local_day
+from bot.calendars import calendar_of
 from bot.services import Services
-from bot.store import deadlines, effects, inbox, journey, kv, leads
+from bot.store import deadlines, effects, inbox, journey, kv, leads, schema
 
 log = logging.getLogger("handoff.sweeper")
 
@@ -101,23 +102,49 @@ PERFORM = {
 
 def _record_breach(svc: Services, conn: Connection, row: Row, lead: Row, now: datetime) -> None:
     """Every missed deadline records its cause: our delay (system), availability, or the rep (human)."""
-    calendar = BusinessCalendar.from_sla(svc.config.sla)
+    calendar = calendar_of(svc.config.sla, svc.config.routing, lead.owner_id)
     first = journey.first_step(conn, lead.id, "mql") or {}
     alerted = journey.first_step(conn, lead.id, "alerted")
     away = kv.away_reps(conn, row.due_at)
     cause, words = sla_core.breach_cause(
         alerted_at=alerted["at"] if alerted else None, became_mql_at=lead.became_mql_at,
         event_occurred_at=_time(first.get("occurred_at")), event_received_at=_time(first.get("received_at")),
-        calendar=calendar, rep_away=lead.assignee in away, api_errors=0, now=row.due_at)
+        calendar=calendar, rep_away=lead.assignee in away, now=row.due_at, effects=_messages_to_rep(conn, row))
     journey.record(conn, lead.id, lead.contact_id, "breach", now, lead.assignee, deadline=row.kind,
                    deadline_id=row.id, cause=cause, words=words)
     if cause == sla_core.HUMAN and lead.assignee:
         _count_against_rep(svc, conn, lead, calendar, now)
 
 
+def _messages_to_rep(conn: Connection, row: Row) -> list[sla_core.EffectTries]:
+    """How the lead's cards and this deadline's earlier reminders fared before it passed (Slack's failures).
+
+    Only messages to the rep count: a manager's notice or a CRM write that failed cannot have made the rep late."""
+    what = _message_keys(conn, row)
+    # By their exact keys, on the unique index: the outbox has no index by lead, and a breach must stay cheap.
+    found = conn.execute(select(schema.effects).where(schema.effects.c.key.in_(list(what)),
+                                                      schema.effects.c.created_at >= row.started_at,
+                                                      schema.effects.c.created_at <= row.due_at))
+    return [sla_core.effect_tries(what[effect.key], "Slack", state=effect.state, attempts=effect.attempts,
+                                  last_error=effect.last_error, created_at=effect.created_at,
+                                  done_at=effect.done_at, due_at=row.due_at)
+            for effect in found if effects.payload_of(effect).get("action", "remind_sdr") == "remind_sdr"]
+
+
+def _message_keys(conn: Connection, row: Row) -> dict[str, str]:
+    """Effect key -> what it is, for the messages that should have reached the rep before this deadline: the rep's
+    cards (worker.py and actions.py key them so: one more per reassign) and this deadline's reminders. The leads
+    channel's copy is the team's: the rep's own card is the one that makes them fast or late."""
+    reassigned = journey.count(conn, row.lead_id, "reassigned")
+    first_card = f"lead:{row.lead_id}:card:assignee"
+    cards = [first_card] + [f"{first_card}:r{number}" for number in range(1, reassigned + 1)]
+    reminders = [f"deadline:{row.id}:step:{step}" for step in range(row.step)]
+    return dict.fromkeys(cards, sla_core.ALERT) | dict.fromkeys(reminders, sla_core.REMINDER)
+
+
 def _count_against_rep(svc: Services, conn: Connection, lead: Row, calendar: BusinessCalendar,
                        now: datetime) -> None:
-    """Too many misses in one local day: the rep is marked away for the rest of it and managers are told."""
+    """Too many misses in one of the rep's local days (their calendar's zone): marked away for the rest of it."""
     day_start = start_of_local_day(now, calendar.timezone)
     misses = journey.breaches_since(conn, lead.assignee, day_start, cause=sla_core.HUMAN)
     if sla_core.breaches_exceed(svc.config.sla, misses) and lead.assignee not in kv.away_reps(conn, now):

@@ -44,6 +44,14 @@ def write_sla(directory: Path, text: str) -> Path:
     return directory
 
 
+def assert_one_problem(directory: Path, line: int, key: str, words: str, severity: str = "error") -> None:
+    """check-config finds exactly one problem, in sla.yaml, at this line and key, saying `words`."""
+    problems = check_config(directory)
+    assert [(p.file, p.line, p.key, p.severity) for p in problems] == [
+        (str(directory / "sla.yaml"), line, key, severity)], "\n".join(map(str, problems))
+    assert words in problems[0].message
+
+
 def changed(*changes: str) -> str:
     return with_changes(SLA, *changes)
 
@@ -132,10 +140,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("change, line, key, words", ERRORS)
 def test_each_bad_value_is_one_problem_naming_file_line_and_key(tmp_path, change, line, key, words):
-    problems = check_config(write_sla(tmp_path, changed(change)))
-    assert [(p.file, p.line, p.key, p.severity) for p in problems] == [
-        (str(tmp_path / "sla.yaml"), line, key, "error")], "\n".join(map(str, problems))
-    assert words in problems[0].message
+    assert_one_problem(write_sla(tmp_path, changed(change)), line, key, words)
 
 
 def test_a_step_repeated_three_times_is_reported_at_each_repeat(tmp_path):

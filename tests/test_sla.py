@@ -7,8 +7,9 @@ import pytest
 
 from bot.business_time import BusinessCalendar
 from bot.rules.sla import SlaDoc
-from bot.sla import (CadenceState, Deadline, DueStep, accept_window, breach_cause, breaches_exceed, cadence_breached,
-                     cadence_verdict, deadlines_for_new_lead, due_step, recycle_reason, step_due_at)
+from bot.sla import (CadenceState, Deadline, DueStep, EffectTries, accept_window, breach_cause, breaches_exceed,
+                     cadence_breached, cadence_verdict, deadlines_for_new_lead, due_step, effect_tries, error_words,
+                     recycle_reason, step_due_at)
 
 NY, BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
 SECOND, MINUTE, HOUR = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
@@ -182,8 +183,10 @@ def test_breaches_exceed(rules, breaches_today, exceeded):
 # --- why a deadline was missed ---------------------------------------------------------------------
 
 ON_TIME = {"alerted_at": TUESDAY + 5 * SECOND, "became_mql_at": TUESDAY, "event_occurred_at": TUESDAY - 10 * SECOND,
-           "event_received_at": TUESDAY - 5 * SECOND, "calendar": OFFICE, "rep_away": False, "api_errors": 0,
+           "event_received_at": TUESDAY - 5 * SECOND, "calendar": OFFICE, "rep_away": False, "effects": (),
            "now": TUESDAY + HOUR}
+SLACK_503 = "Slack chat.postMessage failed (HTTP 503): unexpected_response"
+CARD_4_MIN_LATE = EffectTries("the alert", "Slack", 2, SLACK_503, 4 * MINUTE)
 CAUSE_CASES = [
     # (changes to an on-time lead whose deadline passed Tuesday at 11:00, cause, words)
     ({}, "human", "No action by the rep"),
@@ -192,11 +195,20 @@ CAUSE_CASES = [
     ({"event_received_at": TUESDAY - 9 * SECOND + MINUTE}, "system", "Webhook delivery took 1 min 1 s"),
     ({"event_received_at": TUESDAY - 10 * SECOND + 4 * MINUTE}, "system", "Webhook delivery took 4 min"),
     ({"alerted_at": TUESDAY + 3 * MINUTE}, "system", "Our alert went out 3 min after the MQL"),
-    ({"alerted_at": TUESDAY + 3 * MINUTE, "api_errors": 2}, "system",
-     "Our alert went out 3 min after the MQL (2 API errors)"),
     ({"alerted_at": None}, "system", "Our alert never went out"),
-    ({"alerted_at": None, "api_errors": 1}, "system", "Our alert never went out (1 API error)"),
-    ({"api_errors": 3}, "system", "3 API errors on our side (HubSpot or Slack) held it up"),
+    # Slack's failures: named, with how late the message went out (the alert's own lateness is then said once).
+    ({"alerted_at": TUESDAY + 4 * MINUTE, "effects": (CARD_4_MIN_LATE,)}, "system",
+     "Slack failed twice (last: HTTP 503); the alert went out 4 min late"),
+    ({"alerted_at": None, "effects": (EffectTries("the alert", "Slack", 3, "slack rate limited", None),)}, "system",
+     "Slack failed 3 times (last: rate limited); the alert had not gone out when the deadline passed"),
+    ({"effects": (EffectTries("the reminder", "Slack", 1, "Slack chat.postMessage: URLError: timed out",
+                              2 * MINUTE),)}, "system",
+     "Slack failed once (last: no answer); the reminder went out 2 min late"),
+    ({"event_received_at": TUESDAY + 4 * MINUTE, "alerted_at": TUESDAY + 4 * MINUTE, "effects": (CARD_4_MIN_LATE,)},
+     "system", "Webhook delivery took 4 min 10 s; Slack failed twice (last: HTTP 503); the alert went out 4 min late"),
+    # A failure retried within a minute cost the rep nothing: not ours to own.
+    ({"effects": (EffectTries("the alert", "Slack", 1, SLACK_503, 3 * SECOND),)}, "human", "No action by the rep"),
+    ({"effects": (EffectTries("the alert", "Slack", 0, None, None),)}, "human", "No action by the rep"),
     # Our delay is never the rep's, even when the deadline also passed at night.
     ({"event_received_at": TUESDAY + 4 * MINUTE, "now": ny("2026-03-10 20:00")}, "system",
      "Webhook delivery took 4 min 10 s"),
@@ -220,3 +232,34 @@ CAUSE_CASES = [
 @pytest.mark.parametrize("changes, cause, words", CAUSE_CASES)
 def test_breach_cause(changes, cause, words):
     assert breach_cause(**(ON_TIME | changes)) == (cause, words)
+
+
+DUE = TUESDAY + HOUR
+TRIES_CASES = [
+    # (state, attempts, created, done, expected failed tries, expected lateness)
+    ("done", 1, TUESDAY, TUESDAY + SECOND, 0, SECOND),                  # out at the first try
+    ("done", 3, TUESDAY, TUESDAY + 4 * MINUTE, 2, 4 * MINUTE),          # two failures, then out
+    ("skipped", 2, TUESDAY, TUESDAY + MINUTE, 1, MINUTE),
+    ("pending", 2, TUESDAY, None, 2, None),                             # still waiting to retry at the deadline
+    ("failed", 12, TUESDAY, TUESDAY + 30 * MINUTE, 12, None),           # gave up: never out
+    ("done", 3, TUESDAY, DUE + MINUTE, 2, None),                        # out, but after the deadline
+    ("pending", 0, TUESDAY, None, 0, None),
+]
+
+
+@pytest.mark.parametrize("state, attempts, created, done, failed, late_by", TRIES_CASES)
+def test_effect_tries_at_the_deadline(state, attempts, created, done, failed, late_by):
+    tries = effect_tries("the alert", "Slack", state=state, attempts=attempts, last_error=SLACK_503,
+                         created_at=created, done_at=done, due_at=DUE)
+    assert (tries.failed, tries.late_by) == (failed, late_by)
+
+
+@pytest.mark.parametrize("error, words", [
+    (SLACK_503, "HTTP 503"),
+    ("Slack chat.postMessage failed (HTTP 429): ratelimited", "HTTP 429"),
+    ("slack rate limited", "rate limited"),
+    ("Slack chat.postMessage: RemoteDisconnected: Remote end closed connection without response", "no answer"),
+    (None, "no answer"),
+])
+def test_error_words_name_the_status_and_nothing_else(error, words):
+    assert error_words(error) == words

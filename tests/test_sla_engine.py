@@ -6,12 +6,13 @@ import csv
 import io
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from bot.ledger import ledger_rows, write
-from bot.store.schema import lead_events
+from bot.store.schema import deadlines, lead_events
 
 from tests.harness import System, wait_for, write_config
 
@@ -31,8 +32,8 @@ def make_system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
     fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
     fake_slack.add_user("U0REP2", "rep2@example.com", "sasha")
 
-    def make(sla_changes: dict[str, str] | None = None) -> System:
-        config = write_config(tmp_path / "config", routing=ROUTING)
+    def make(sla_changes: dict[str, str] | None = None, routing: str = ROUTING) -> System:
+        config = write_config(tmp_path / "config", routing=routing)
         sla = (config / "sla.yaml").read_text()
         for old, new in (sla_changes or {}).items():
             assert old in sla, old
@@ -40,6 +41,12 @@ def make_system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
         (config / "sla.yaml").write_text(sla)
         return System(sqlite_engine, config, fake_hubspot, fake_slack)
     return make
+
+
+# The second rep works from Berlin (routing.yaml's working hours: their calendar's zone and hours).
+BERLIN_REP_ROUTING = ROUTING.replace('sdr_pool: ["201", "202"]', 'sdr_pool: ["201", {owner: "202", timezone: '
+                                     'Europe/Berlin, hours: {mon-fri: "08:00-17:00"}}]')
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def open_lead(system: System, contact_id: str = "901", owner_id: str | None = None, **event_fields) -> int:
@@ -86,6 +93,8 @@ def test_a_touch_logged_in_hubspot_counts_and_stops_the_first_touch_clock(make_s
     lead_id = open_lead(system)
     system.hubspot.contacts["901"]["num_contacted_notes"] = "1"
     system.hubspot.contacts["901"]["hs_last_sales_activity_timestamp"] = "2026-11-18T15:10:00.000Z"
+    system.hubspot.add_engagement("calls", "7001", "901", hs_timestamp="2026-11-18T15:10:00.000Z",   # the rep's call
+                                  hubspot_owner_id=system.leads()[0].owner_id, hs_call_direction="OUTBOUND")
     system.post_webhook([system.event("contact.propertyChange", "901", property_name="num_contacted_notes",
                                       property_value="1")])
     system.drain()
@@ -177,3 +186,64 @@ def test_a_rep_marked_away_gets_no_new_leads_from_the_pool(make_system):
     open_lead(system, "924")
     assert [lead.owner_id for lead in system.leads()] == ["201", "202", "201", "201"]
     assert "skipped 1 rep: away" in system.leads()[-1].route_why
+
+
+def test_slack_failing_the_card_makes_the_breach_the_systems_and_the_escalation_names_the_errors(make_system):
+    system = make_system()
+    # Both copies of the card (the rep's DM and the leads channel) fail at their first two tries.
+    system.slack.fail_next("chat.postMessage", status=503, times=4)
+    lead_id = open_lead(system)
+    assert system.posts("D") == []
+    for _ in range(2):
+        system.clock.advance(minutes=2)
+        system.drain()
+    assert len(system.posts("D")) == 1
+    system.clock.advance(minutes=1)    # the accept deadline (5 min) passes: the rep is reminded
+    run_due(system)
+    [breach] = journey(system, lead_id, "breach")
+    assert breach["cause"] == "system", breach
+    assert breach["words"].startswith("Slack failed twice (last: HTTP 503); the alert went out 4 min")
+    system.clock.advance(minutes=5)    # 200%: the managers hear why it was late
+    run_due(system)
+    escalation = json.dumps(system.posts("C0MGRS")[-1]["blocks"])
+    assert "Why late (system): Slack failed twice (last: HTTP 503); the alert went out 4 min" in escalation
+    assert not [b for b in journey(system, lead_id, "breach") if b["cause"] == "human"]
+
+
+def test_a_card_retried_at_once_leaves_the_miss_with_the_rep(make_system):
+    system = make_system()
+    system.slack.fail_next("chat.postMessage", status=503, times=2)
+    lead_id = open_lead(system)
+    system.clock.advance(seconds=5)
+    system.drain()                     # the retry goes out seconds later: no time lost for the rep
+    system.clock.advance(minutes=5)
+    run_due(system)
+    assert [(b["cause"], b["words"]) for b in journey(system, lead_id, "breach")] == [
+        ("human", "No action by the rep")]
+
+
+def pending_due(system: System, lead_id: int, kind: str) -> str:
+    """When the lead's open deadline of a kind is due, as the Berlin rep reads it."""
+    with system.svc.engine.connect() as conn:
+        due = conn.execute(select(deadlines.c.due_at).where(deadlines.c.lead_id == lead_id, deadlines.c.kind == kind,
+                                                            deadlines.c.state == "pending")).scalar_one()
+    return due.astimezone(BERLIN).strftime("%a %H:%M")
+
+
+def test_a_rep_in_berlin_owes_the_first_touch_in_their_own_business_hours(make_system):
+    system = make_system(routing=BERLIN_REP_ROUTING)
+    # Wednesday 10:00 in New York, 16:00 in Berlin: an hour of the Berlin rep's day is left.
+    in_new_york, in_berlin = open_lead(system, "931", owner_id="201"), open_lead(system, "932", owner_id="202")
+    assert pending_due(system, in_new_york, "first_touch") == "Wed 17:00"    # 11:00 in New York
+    assert pending_due(system, in_berlin, "first_touch") == "Thu 08:00"     # their 17:00 close, then their 08:00
+
+
+def test_a_reassign_restarts_the_clocks_on_the_new_reps_calendar(make_system):
+    system = make_system({"  - {at: 200%, do: notify_managers}  #": "  - {at: 150%, do: reassign}  #"},
+                         routing=BERLIN_REP_ROUTING)
+    lead_id = open_lead(system, owner_id="201")
+    system.clock.advance(minutes=7, seconds=31)
+    run_due(system)
+    assert system.leads()[0].owner_id == "202"
+    # Reassigned at 16:07 in Berlin: 53 minutes of the new rep's day, the other 7 on Thursday morning.
+    assert pending_due(system, lead_id, "first_touch") == "Thu 08:07"

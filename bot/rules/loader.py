@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
+from bot.rules.calendars import calendar_problems
 from bot.rules.conditions import ActivityCondition, AllCondition, AnyCondition, PropertyCondition
 from bot.rules.problems import ConfigError, Problem
 from bot.rules.reports import REPORTS_MODELS, ReportsDoc, ReportsRules
@@ -86,6 +87,7 @@ def _read_config(directory: str | Path) -> tuple[Config | None, list[Problem]]:
         rules, found = _read_section(path, _SECTIONS[name])
         results[name] = rules
         problems += found
+    problems += calendar_problems(Path(directory) / "sla.yaml", results["sla.yaml"], results["routing.yaml"])
     if any(rules is None for rules in results.values()):
         return None, problems
     warnings = tuple(problem for problem in problems if problem.severity == "warning")

@@ -73,11 +73,29 @@ class BreachLimit:
 
 
 @dataclass(frozen=True)
+class CalendarRules:
+    """A team's or rep's own business calendar in sla.yaml; a key left out (None) falls back rep -> team -> company."""
+    timezone: ZoneInfo | None = None
+    business_hours: BusinessHours | None = None
+    holidays: HolidayCalendar | None = None
+    closed: frozenset[date] | None = None
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """sla.yaml's `calendars`: by territory name (a team) and by HubSpot owner id (a rep)."""
+    teams: Mapping[str, CalendarRules] = field(default_factory=dict)
+    reps: Mapping[str, CalendarRules] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SlaRules:
     """The SLA as the sweeper and business-time code use it. Steps are sorted by when they are due."""
     timezone: ZoneInfo
     business_hours: BusinessHours
     holidays: HolidayCalendar = field(default_factory=HolidayCalendar)
+    closed: frozenset[date] = frozenset()           # the company's extra closed dates, beyond `holidays`
+    calendars: Calendars = Calendars()
     accept_within: timedelta = timedelta(minutes=5)
     first_touch_within: timedelta | BusinessDays = timedelta(hours=1)
     escalation: tuple[EscalationStep, ...] = DEFAULT_ESCALATION
@@ -187,6 +205,19 @@ def _iso_date(value: Any) -> date:
         raise ValueError(f"{value!r} is not a date like 2025-12-26") from None
 
 
+def _closed_dates(value: Any) -> frozenset[date]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of dates like [2026-12-24, 2026-12-31] (got {value!r})")
+    return frozenset(map(_iso_date, value))
+
+
+def _reference(value: Any) -> Any:
+    # An unquoted owner id (103) arrives as a number; teams and reps are named by text.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def _at(value: Any) -> tuple[float | None, timedelta | None]:
     share = parse_share(value)
     if share is not None:
@@ -240,11 +271,40 @@ class BreachesDoc(Strict):
     then: Literal[BREACH_ACTIONS] = BreachLimit.then
 
 
+TimeZone = Annotated[ZoneInfo, PlainValidator(_timezone)]
+Hours = Annotated[Any, PlainValidator(_business_hours)]
+Holidays = Annotated[HolidayCalendar, PlainValidator(_holidays)]
+ClosedDates = Annotated[frozenset[date], PlainValidator(_closed_dates)]
+Reference = Annotated[str, BeforeValidator(_reference), Field(min_length=1)]
+
+
+class CalendarDoc(Strict):
+    """A team's or rep's calendar as written: every key optional (null or left out: the next level's)."""
+    timezone: TimeZone | None = None
+    business_hours: Hours | None = None
+    holidays: Holidays | None = None
+    closed: ClosedDates | None = None
+
+    def to_calendar(self) -> CalendarRules:
+        return CalendarRules(self.timezone, self.business_hours, self.holidays, self.closed)
+
+
+class CalendarsDoc(Strict):
+    teams: dict[Reference, CalendarDoc] = {}     # territory name (routing.yaml) -> its calendar
+    reps: dict[Reference, CalendarDoc] = {}      # HubSpot owner id -> the rep's calendar
+
+    def to_calendars(self) -> Calendars:
+        return Calendars({name: doc.to_calendar() for name, doc in self.teams.items()},
+                         {owner: doc.to_calendar() for owner, doc in self.reps.items()})
+
+
 class SlaDoc(Strict):
     """sla.yaml as written."""
-    timezone: Annotated[ZoneInfo, PlainValidator(_timezone)]
-    business_hours: Annotated[Any, PlainValidator(_business_hours)]
-    holidays: Annotated[HolidayCalendar, PlainValidator(_holidays)] = HolidayCalendar()
+    timezone: TimeZone
+    business_hours: Hours
+    holidays: Holidays = HolidayCalendar()
+    closed: ClosedDates = frozenset()
+    calendars: CalendarsDoc = CalendarsDoc()
     accept_within: WallDuration
     fast_lane_accept_within: WallDuration = SlaRules.fast_lane_accept_within
     first_touch_within: BusinessDuration
@@ -262,6 +322,7 @@ class SlaDoc(Strict):
 
     def to_rules(self) -> SlaRules:
         return SlaRules(timezone=self.timezone, business_hours=self.business_hours, holidays=self.holidays,
+                        closed=self.closed, calendars=self.calendars.to_calendars(),
                         accept_within=self.accept_within, first_touch_within=self.first_touch_within,
                         escalation=self._ladder(), max_snooze=self.max_snooze,
                         fast_lane_accept_within=self.fast_lane_accept_within,
@@ -304,4 +365,4 @@ def _twin_error(steps: tuple[EscalationDoc, ...], first: int, second: int, span:
                             loc=("escalation", second, "at"), input=steps[second].at)
 
 
-SLA_MODELS = (SlaDoc, EscalationDoc, CadenceDoc, BreachesDoc)
+SLA_MODELS = (SlaDoc, EscalationDoc, CadenceDoc, BreachesDoc, CalendarsDoc, CalendarDoc)

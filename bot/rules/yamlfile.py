@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.rules.problems import Problem
 
@@ -30,9 +30,12 @@ def read_yaml(path: Path) -> tuple[YamlFile | None, list[Problem]]:
         return None, [Problem(name, None, "", f"cannot read the file ({error.__class__.__name__}: {error})")]
     try:
         # safe_load builds only plain data: a !!python/... tag is refused, never run.
-        data, root = yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         return None, [_yaml_problem(name, error)]
+    except ValueError as error:   # a date that does not exist (2026-12-32): PyYAML raises it with no line
+        return None, [_impossible_date(name, root, error)]
     return YamlFile(name, data, root), _duplicate_keys(name, root)
 
 
@@ -43,6 +46,19 @@ def _yaml_problem(name: str, error: yaml.YAMLError) -> Problem:
     if "could not determine a constructor" in problem:
         return Problem(name, line, "", "only plain YAML is allowed here: tags like !!python/... are refused")
     return Problem(name, line, "", f"this is not valid YAML: {problem}")
+
+
+def _impossible_date(name: str, root: Node | None, error: ValueError) -> Problem:
+    """The first unquoted date in the file that no calendar has, at its line and key."""
+    loader = yaml.SafeLoader("")
+    for node, path in _walk(root, ()):
+        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                loader.construct_yaml_timestamp(node)
+            except ValueError:
+                return Problem(name, node.start_mark.line + 1, format_path(path),
+                               f"{node.value!r} is not a date like 2025-12-26 ({error})")
+    return Problem(name, None, "", f"this is not valid YAML: {error}")
 
 
 def _duplicate_keys(name: str, root: Node | None) -> list[Problem]:
