@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator, TextIO
 
-from sqlalchemy import Connection, Select, case, select
+from sqlalchemy import Connection, Select, String, case, cast, func, select
 
 from bot.store.schema import lead_events, leads
 
@@ -18,8 +18,7 @@ COLUMNS = ("lead_id", "contact_id", "sdr", "owner_id", "source", "campaign", "hi
            "action_at", "webhook_received_at", "mql_at", "alerted_at", "accepted_at", "first_touch_at", "touches",
            "decided_at", "decision", "decision_reason", "ae", "breaches", "breach_causes", "status")
 STREAM_BATCH = 5000   # rows fetched at a time: a million-step ledger streams in flat memory
-# Steps whose detail the ledger reads; the others only count by kind and time (their JSON is never fetched).
-_DETAILED = ("mql", "breach")
+_SEPARATOR = "\x1e"   # between a lead's breaches in the folded row
 _LEAD_COLUMNS = (leads.c.id, leads.c.contact_id, leads.c.owner_id, leads.c.assignee, leads.c.accepted_by,
                  leads.c.high_intent, leads.c.score, leads.c.became_mql_at, leads.c.accepted_at, leads.c.touches,
                  leads.c.decided_at, leads.c.decision, leads.c.decision_reason, leads.c.ae_user, leads.c.ae_owner_id,
@@ -60,28 +59,29 @@ class Journey:
 
 
 def journeys(conn: Connection, since: datetime | None = None, until: datetime | None = None) -> Iterator[Journey]:
-    """Each lead that became an MQL in [since, until), oldest first: two streamed queries (leads, their steps)
-    merged by lead id, never a query per lead."""
+    """Each lead that became an MQL in [since, until), oldest first, streamed. The database folds each lead's steps
+    into one row (first alert, first touch, the MQL step, the breaches): a million steps cross the wire as the
+    leads they belong to, not one by one."""
     streamed = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
-    lead_rows = streamed.execute(_in_period(select(*_LEAD_COLUMNS), since, until).order_by(leads.c.id))
-    step_rows = iter(streamed.execute(_steps_query(since, until)))
-    step = next(step_rows, None)
-    for lead in lead_rows:
-        steps = []
-        while step is not None and step.lead_id <= lead.id:
-            if step.lead_id == lead.id:
-                steps.append(step)
-            step = next(step_rows, None)
-        yield fold(lead, steps)
+    for row in streamed.execute(_journeys_query(since, until)):
+        yield fold(row)
 
 
-def _steps_query(since: datetime | None, until: datetime | None) -> Select:
-    detail = lead_events.c.detail
-    wanted = select(lead_events.c.lead_id, lead_events.c.kind, lead_events.c.at,
-                    # Only the steps the ledger reads carry their JSON across the wire.
-                    case((lead_events.c.kind.in_(_DETAILED), detail), else_=None).label("detail"))
-    joined = wanted.join_from(lead_events, leads, leads.c.id == lead_events.c.lead_id)
-    return _in_period(joined, since, until).order_by(lead_events.c.lead_id, lead_events.c.at, lead_events.c.id)
+def _journeys_query(since: datetime | None, until: datetime | None) -> Select:
+    step = lead_events.c
+    # Breaches keep their order: each is "time<TAB>detail", sorted in Python (string_agg and group_concat take no
+    # ORDER BY in common); JSON escapes control characters, so the record separator never occurs inside one.
+    breach = cast(step.at, String) + "\t" + step.detail
+    folded = (select(step.lead_id,
+                     func.min(case((step.kind == "alerted", step.at))).label("alerted_at"),
+                     func.min(case((step.kind == "touch", step.at))).label("first_touch_at"),
+                     func.min(case((step.kind == "mql", step.detail))).label("mql_detail"),
+                     func.aggregate_strings(case((step.kind == "breach", breach)), _SEPARATOR).label("breaches"))
+              .join_from(lead_events, leads, leads.c.id == step.lead_id))
+    steps = _in_period(folded, since, until).group_by(step.lead_id).subquery()
+    query = (select(*_LEAD_COLUMNS, steps.c.alerted_at, steps.c.first_touch_at, steps.c.mql_detail, steps.c.breaches)
+             .join_from(leads, steps, steps.c.lead_id == leads.c.id, isouter=True))
+    return _in_period(query, since, until).order_by(leads.c.id)
 
 
 def _in_period(query: Select, since: datetime | None, until: datetime | None) -> Select:
@@ -92,27 +92,28 @@ def _in_period(query: Select, since: datetime | None, until: datetime | None) ->
     return query
 
 
-def fold(lead, steps: list) -> Journey:
-    """A lead row and its steps in time order -> its Journey (the first step of a kind is the one that counts)."""
-    first, breaches = {}, []
-    for step in steps:
-        first.setdefault(step.kind, step)
-        if step.kind == "breach":
-            detail = json.loads(step.detail or "{}")
-            breaches.append(Breach(detail.get("deadline") or "", detail.get("cause") or ""))
-    mql = json.loads(first["mql"].detail or "{}") if "mql" in first else {}
+def fold(row) -> Journey:
+    """A lead with its folded steps -> its Journey."""
+    mql = json.loads(row.mql_detail) if row.mql_detail else {}
     return Journey(
-        lead_id=lead.id, contact_id=lead.contact_id, sdr=lead.accepted_by or lead.assignee, owner_id=lead.owner_id,
-        source=mql.get("source"), campaign=mql.get("campaign"), high_intent=bool(lead.high_intent),
-        score=mql.get("score", lead.score), rules=tuple(mql.get("rules", ())), action_at=_parsed(mql.get("occurred_at")),
-        received_at=_parsed(mql.get("received_at")), mql_at=lead.became_mql_at, alerted_at=_at(first, "alerted"),
-        accepted_at=lead.accepted_at, first_touch_at=_at(first, "touch"), touches=lead.touches,
-        decided_at=lead.decided_at, decision=lead.decision, decision_reason=lead.decision_reason,
-        ae=lead.ae_user or lead.ae_owner_id, breaches=tuple(breaches), status=lead.status)
+        lead_id=row.id, contact_id=row.contact_id, sdr=row.accepted_by or row.assignee, owner_id=row.owner_id,
+        source=mql.get("source"), campaign=mql.get("campaign"), high_intent=bool(row.high_intent),
+        score=mql.get("score", row.score), rules=tuple(mql.get("rules", ())),
+        action_at=_parsed(mql.get("occurred_at")), received_at=_parsed(mql.get("received_at")),
+        mql_at=row.became_mql_at, alerted_at=row.alerted_at, accepted_at=row.accepted_at,
+        first_touch_at=row.first_touch_at, touches=row.touches, decided_at=row.decided_at, decision=row.decision,
+        decision_reason=row.decision_reason, ae=row.ae_user or row.ae_owner_id, breaches=_breaches(row.breaches),
+        status=row.status)
 
 
-def _at(first: dict, kind: str) -> datetime | None:
-    return first[kind].at if kind in first else None
+def _breaches(folded: str | None) -> tuple[Breach, ...]:
+    if not folded:
+        return ()
+    found = []
+    for entry in sorted(folded.split(_SEPARATOR)):
+        detail = json.loads(entry.partition("\t")[2] or "{}")
+        found.append(Breach(detail.get("deadline") or "", detail.get("cause") or ""))
+    return tuple(found)
 
 
 def _parsed(text: str | None) -> datetime | None:
