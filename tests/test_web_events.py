@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import web_events
-from bot.rules import load_config
+from bot.rules import check_config, load_config
 from bot.store import kv
 from bot.store.schema import activities
 from tests.harness import System, write_config
@@ -138,3 +138,22 @@ def test_worth_fetching_is_the_band_below_the_threshold_or_any_open_lead_when_as
     assert not web_events.worth_fetching(120, True, rules, settings)
     assert web_events.worth_fetching(120, True, rules, settings.model_copy(update={"open_leads": True}))
 
+
+
+@pytest.mark.parametrize("block, expected", [
+    ("  near_threshold: -3\n", "analytics_events.near_threshold: must be at least 0.0 (got -3)"),
+    ("  evry: 5m\n", "analytics_events.evry: unknown key; did you mean `every`?"),
+    ("  every: 0m\n", "analytics_events.every: must be longer than zero (got '0m')"),
+    ("  event_types: {visited_page: page_view}\n", "analytics_events.event_types: 'visited_page' is not a "
+                                                   "HubSpot event type"),
+    ("  event_types: {pe62515_demo: nonsense}\n", "analytics_events.event_types.pe62515_demo: expected "
+                                                  "'form_submission', 'page_view'"),
+])
+def test_check_config_names_file_line_and_key_of_a_bad_analytics_events_block(tmp_path, block, expected):
+    config = write_config(tmp_path / "config")
+    scoring = config / "scoring.yaml"
+    shipped = scoring.read_text().split("\nanalytics_events:")[0]
+    scoring.write_text(shipped + "\nanalytics_events:\n" + block)
+    line = len(shipped.splitlines()) + 2   # the block's key, under `analytics_events:`
+    [problem] = [found for found in check_config(config) if "scoring.yaml" in str(found)]
+    assert f"scoring.yaml:{line}: {expected}" in str(problem)
