@@ -201,3 +201,70 @@ def test_report_command_as_table_json_and_csv(tmp_path, monkeypatch, capsys, dat
     assert figures["sla.by_team[DACH].compliance"] == str(1 / 3)
     assert main(["report", "--since", "2026-11-16", "--until", "2026-11-02"]) == 2
     assert "must be before" in capsys.readouterr().err
+
+
+# --- reports.yaml --------------------------------------------------------------------------------------
+
+def review_schedule(text: str, tmp_path):
+    directory = tmp_path / "cfg"
+    directory.mkdir()
+    for source in CONFIG_DIR.glob("*.yaml"):
+        (directory / source.name).write_text(source.read_text())
+    (directory / "reports.yaml").write_text(text)
+    return directory
+
+
+@pytest.mark.parametrize("now, due", [
+    ("2026-11-23T13:59:00+00:00", "2026-11-09T14:00:00+00:00"),   # just before a review: the one before
+    ("2026-11-23T14:00:00+00:00", "2026-11-23T14:00:00+00:00"),   # 09:00 in New York, standard time
+    ("2026-12-06T23:00:00+00:00", "2026-11-23T14:00:00+00:00"),
+    ("2026-03-16T13:00:00+00:00", "2026-03-16T13:00:00+00:00"),   # after the DST change: 09:00 EDT
+    ("2026-03-10T12:00:00+00:00", "2026-03-02T14:00:00+00:00"),   # before it: 09:00 EST
+    ("2026-01-05T13:00:00+00:00", None),                          # before the first review
+])
+def test_review_moments_every_two_weeks_in_the_sla_time_zone(tmp_path, now, due):
+    config = load_config(review_schedule("review: {every: 2w, day: monday, at: \"09:00\"}\n", tmp_path))
+    found = config.reports.review.latest_due(datetime.fromisoformat(now))
+    assert (found.isoformat() if found else None) == due
+
+
+def test_a_review_covers_the_span_before_it_and_may_start_on_a_chosen_day(tmp_path):
+    config = load_config(review_schedule("review: {every: 1w, day: friday, at: \"16:30\", starting: 2026-12-04}\n",
+                                         tmp_path))
+    review = config.reports.review
+    assert review.latest_due(datetime(2026, 12, 4, 21, 29, tzinfo=timezone.utc)) is None
+    moment = review.latest_due(datetime(2026, 12, 20, tzinfo=timezone.utc))
+    assert moment == datetime(2026, 12, 18, 21, 30, tzinfo=timezone.utc)
+    assert review.period_before(moment) == (moment - timedelta(days=7), moment)
+
+
+def test_reports_yaml_is_optional(tmp_path):
+    directory = review_schedule("", tmp_path)
+    (directory / "reports.yaml").unlink()
+    config = load_config(directory)
+    assert (config.reports.monthly_mql_target, config.reports.channel, config.reports.review.every_days) == (
+        None, None, 14)
+
+
+def test_check_config_names_each_mistake_in_reports_yaml(tmp_path):
+    from bot.rules import check_config
+    directory = review_schedule('monthly_mql_target: 0\nchannel: "Sales Leadership"\n'
+                                'review:\n  every: fortnight\n  day: mon\n  at: "9am"\n  starting: 2026-12-01\n'
+                                '  when: weekly\n', tmp_path)
+    problems = [str(problem).split("reports.yaml:")[1] for problem in check_config(directory)
+                if "reports.yaml" in problem.file]
+    assert problems == [
+        "1: monthly_mql_target: must be more than 0 (got 0)",
+        "2: channel: expected a channel like \"#leads\" (lowercase, no spaces, in quotes) or a channel id like "
+        "C0123ABCD (got 'Sales Leadership')",
+        "4: review.every: write how often as weeks or days, like 2w or 14d (got 'fortnight')",
+        "6: review.at: expected a time of day like \"09:00\" (in quotes) (got '9am')",
+        "7: review.starting: 2026-12-01 is a tuesday but the review is on monday: pick a monday",
+        "8: review.when: unknown key; did you mean `then`?",
+    ]
+
+
+def test_a_bare_on_key_is_explained(tmp_path):
+    from bot.rules import check_config
+    problems = check_config(review_schedule("review:\n  on: monday\n", tmp_path))
+    assert any("YAML reads a bare on, off, yes or no as true/false" in problem.message for problem in problems)

@@ -25,6 +25,7 @@ _PLAIN_WORDS = {
     "dict_type": "expected keys with values (key: value lines)",
     "model_type": "expected keys with values (key: value lines)",
     "model_attributes_type": "expected keys with values (key: value lines)",
+    "invalid_key": "a key must be text: YAML reads a bare on, off, yes or no as true/false (quote it, or see the docs)",
 }
 _WITH_CONTEXT = {
     "greater_than": "must be more than {gt}", "greater_than_equal": "must be at least {ge}",
