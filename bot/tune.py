@@ -33,9 +33,9 @@ LOWER, RAISE, STRONGER, SOFTER, THRESHOLD, TOO_FEW, NO_DATA = (
 @dataclass(frozen=True)
 class Suggestion:
     """One edit to scoring.yaml (or why none can be made), in words marketing ops act on."""
-    kind: str                        # lower | raise | stronger_penalty | softer_penalty | threshold | not_enough_data | no_data
+    kind: str       # lower | raise | stronger_penalty | softer_penalty | threshold | not_enough_data | no_data
     words: str
-    rule: str | None = None          # the rule's label in scoring.yaml; None for the threshold and the whole period
+    rule: str | None = None          # the rule's label; None: the threshold, the whole period, rules nobody decided
     current: float | None = None     # the rule's points, or mql_threshold
     suggested: float | None = None
 
@@ -178,10 +178,20 @@ def _suggestions(tuning: Tuning, scoring: ScoringRules, min_leads: int) -> list[
     if not tuning.sql:
         return [Suggestion(NO_DATA, f"None of the {tuning.decided} decided leads became SQL: no rule can be "
                                     "compared with the rest. Review the MQL definition with Sales.")]
-    judged = [(lift, _rule_suggestion(lift, tuning, min_leads)) for lift in tuning.lifts if lift.points is not None]
-    changes = sorted((s for lift, s in judged if s and s.kind != TOO_FEW), key=lambda s: -_evidence(tuning, s.rule))
+    rules = [lift for lift in tuning.lifts if lift.points is not None]
+    judged = [s for s in (_rule_suggestion(lift, tuning, min_leads) for lift in rules if lift.decided) if s]
+    changes = sorted((s for s in judged if s.kind != TOO_FEW), key=lambda s: -_evidence(tuning, s.rule))
     threshold = _threshold_suggestion(tuning)
-    return changes + ([threshold] if threshold else []) + [s for _, s in judged if s and s.kind == TOO_FEW]
+    return changes + ([threshold] if threshold else []) + [s for s in judged if s.kind == TOO_FEW] + \
+        _unseen([lift.label for lift in rules if not lift.decided])
+
+
+def _unseen(labels: list[str]) -> list[Suggestion]:
+    """Rules no decided lead had, in one sentence (one line each would bury the suggestions in a review)."""
+    if not labels:
+        return []
+    names = ", ".join(f"'{label}'" for label in labels[:-1]) + (" and " if len(labels) > 1 else "") + f"'{labels[-1]}'"
+    return [Suggestion(TOO_FEW, f"{names} fired for no decided lead in the period: nothing to judge yet.")]
 
 
 def _evidence(tuning: Tuning, label: str | None) -> float:
@@ -192,10 +202,8 @@ def _evidence(tuning: Tuning, label: str | None) -> float:
 
 def _rule_suggestion(lift: RuleLift, tuning: Tuning, min_leads: int) -> Suggestion | None:
     if lift.decided < min_leads:
-        words = (f"'{lift.label}' fired for no decided lead in the period: nothing to judge yet." if not lift.decided
-                 else f"'{lift.label}': only {lift.decided} decided leads: not enough data to judge "
-                      f"(it takes {min_leads}).")
-        return Suggestion(TOO_FEW, words, lift.label, lift.points)
+        return Suggestion(TOO_FEW, f"'{lift.label}': only {lift.decided} decided leads: not enough data to judge "
+                                   f"(it takes {min_leads}).", lift.label, lift.points)
     if not lift.points or LOWER_AT < lift.lift < RAISE_AT:
         return None
     kind, new = suggested_points(lift.points, lift.lift, tuning.threshold)
@@ -232,10 +240,10 @@ def _rule_words(lift: RuleLift, tuning: Tuning, kind: str, new: float) -> str:
 def _dq_words(lift: RuleLift) -> str:
     if not lift.top_dq_count:
         return ""
+    share = f"({lift.top_dq_count} of {lift.decided})"
     if lift.top_dq_count * 2 > lift.decided:
-        return f"; most of its leads were disqualified as '{lift.top_dq_reason}' ({lift.top_dq_count} of {lift.decided})"
-    return f"; the reason its leads were most often disqualified: '{lift.top_dq_reason}' " \
-           f"({lift.top_dq_count} of {lift.decided})"
+        return f"; most of its leads were disqualified as '{lift.top_dq_reason}' {share}"
+    return f"; the reason its leads were most often disqualified: '{lift.top_dq_reason}' {share}"
 
 
 def _threshold_suggestion(tuning: Tuning) -> Suggestion | None:

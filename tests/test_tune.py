@@ -59,8 +59,10 @@ def test_a_rule_with_too_few_decided_leads_is_not_judged():
     found = {s.rule: s for s in suggest(guide_period(), SCORING)}
     assert found[CHAT].kind == TOO_FEW and found[CHAT].suggested is None   # 7 leads, all SQL: still no raise
     assert found[CHAT].words == "'Chatted with us': only 7 decided leads: not enough data to judge (it takes 30)."
-    assert found["Booked a meeting"].words == "'Booked a meeting' fired for no decided lead in the period: " \
-                                              "nothing to judge yet."
+    assert found[None].words == ("'More than 50 employees', 'Target industry', 'Student or intern', 'Asked to talk "
+                                 "to sales', 'Booked a meeting', 'Visited the pricing page 3 times in a week', "
+                                 "'Active on the website', 'Clicked a marketing email' and 'Opened a marketing "
+                                 "email' fired for no decided lead in the period: nothing to judge yet.")
     assert TITLE not in found   # fired for every lead: exactly the overall rate, nothing to change
 
 
@@ -82,6 +84,17 @@ def test_a_rule_converting_far_above_average_is_raised():
     assert (demo.kind, demo.current, demo.suggested) == (RAISE, 60, 100)
     assert demo.words == ("'Requested a demo' leads became SQL 34% of the time vs 19% overall (17 of 50 "
                           "decided): raise its points from 60 to 100.")
+
+
+def test_a_disqualification_reason_held_by_fewer_than_half_is_named_as_the_most_common():
+    # The guide: 40 decided, 2 SQL (5%); 10 disqualified for no budget, 28 never answered. All 100: 40 SQL (40%).
+    rows = [row([GUIDE], "sql")] * 2 + [row([GUIDE], "disqualified", "No budget")] * 10 + \
+        [row([GUIDE], "no_response")] * 28 + [row([DEMO], "sql")] * 38 + [row([DEMO], "not_yet")] * 22
+    guide = {s.rule: s for s in suggest(rows, SCORING)}[GUIDE]
+    # 25 points x (5% / 40%) = 3.1 -> 3
+    assert guide.words == ("'Downloaded a guide or report' leads became SQL 5% of the time vs 40% overall (2 of 40 "
+                           "decided): lower its points from 25 to 3; the reason its leads were most often "
+                           "disqualified: 'No budget' (10 of 40).")
 
 
 @pytest.mark.parametrize("points, lift, expected", [
