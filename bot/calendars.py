@@ -2,7 +2,8 @@
 
 Each fact (time zone, hours, holidays, closed dates) comes from the most specific place that gives it:
 1. sla.yaml `calendars.reps[owner id]`;
-2. the rep's `timezone` and `hours` in routing.yaml (their working hours: written once, used by routing and SLA);
+2. the rep's `timezone` and `hours` in routing.yaml, when both are given (their working hours: written once, used
+   by routing and by the SLA);
 3. sla.yaml `calendars.teams[team]`, the team being the rep's first territory (bot.routing.team_of);
 4. sla.yaml's top level: `timezone`, `business_hours`, `holidays`, `closed`.
 """
@@ -30,6 +31,7 @@ def calendar_levels(sla: SlaRules, routing: RoutingRules, owner_id: str | None) 
     if owner_id is None:
         return [company]
     rep = routing.reps.get(owner_id)
-    working_hours = CalendarRules(rep.timezone, rep.hours) if rep else CalendarRules()
+    # A routing.yaml time zone without hours changes nothing there (check-config warns), nor here.
+    working_hours = CalendarRules(rep.timezone, rep.hours) if rep and rep.hours is not None else CalendarRules()
     return [sla.calendars.reps.get(owner_id, CalendarRules()), working_hours,
             sla.calendars.teams.get(team_of(routing, owner_id), CalendarRules()), company]

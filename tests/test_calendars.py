@@ -17,10 +17,11 @@ COMPANY = {"timezone": "America/New_York", "business_hours": {"mon-fri": "09:00-
 CALENDARS = {"teams": {"DACH": {"holidays": "DE", "closed": ["2026-12-31"]},
                        "Enterprise": {"timezone": "America/Los_Angeles"}},
              "reps": {"104": {"holidays": "DE-BY"}, "105": {"closed": ["2026-06-05"]}}}
-# 103 and 104: Berlin reps (routing.yaml's working hours) in DACH; 102: Enterprise; 101: in no territory.
+# 103 and 104: Berlin reps (routing.yaml's working hours) in DACH; 102: Enterprise; 101 and 106: in no territory.
 ROUTING = RoutingDoc.model_validate({
     "sdr_pool": ["101", "102", {"owner": "103", "timezone": "Europe/Berlin", "hours": {"mon-fri": "08:00-17:00"}},
-                 {"owner": "104", "timezone": "Europe/Berlin", "hours": {"mon-fri": "08:00-17:00"}}, "105"],
+                 {"owner": "104", "timezone": "Europe/Berlin", "hours": {"mon-fri": "08:00-17:00"}}, "105",
+                 {"owner": "106", "timezone": "Asia/Tokyo"}],
     "territories": [{"name": "DACH", "when": {"country": "Germany"}, "pool": ["103", "104", "105"]},
                     {"name": "Enterprise", "when": {"employees_at_least": 1000}, "pool": ["102", "103"]}],
     "channels": {"leads": "#leads", "managers": "#managers", "fallback": "#unassigned"}}).to_rules()
@@ -39,6 +40,8 @@ FACT_CASES = [
     (None, NY, WEEK_9_TO_5, [date(2026, 11, 26), date(2026, 12, 24)], [date(2026, 5, 14)]),
     ("101", NY, WEEK_9_TO_5, [date(2026, 11, 26), date(2026, 12, 24)], [date(2026, 5, 14)]),   # no territory
     ("999", NY, WEEK_9_TO_5, [date(2026, 11, 26)], [date(2026, 5, 14)]),                      # not in routing.yaml
+    # A routing.yaml time zone without hours changes nothing there (a warning), nor here.
+    ("106", NY, WEEK_9_TO_5, [date(2026, 11, 26)], [date(2026, 5, 14)]),
     # A team's time zone, the company's hours and holidays read in it.
     ("102", LA, WEEK_9_TO_5, [date(2026, 11, 26), date(2026, 12, 24)], []),
     # 103: their routing.yaml zone and hours (which win over their second team's zone); DACH's holidays and closed

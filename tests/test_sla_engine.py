@@ -247,3 +247,23 @@ def test_a_reassign_restarts_the_clocks_on_the_new_reps_calendar(make_system):
     assert system.leads()[0].owner_id == "202"
     # Reassigned at 16:07 in Berlin: 53 minutes of the new rep's day, the other 7 on Thursday morning.
     assert pending_due(system, lead_id, "first_touch") == "Thu 08:07"
+
+
+def test_three_misses_count_in_the_reps_own_day(make_system):
+    # A rep in Tokyo: their Thursday 10:00 is Wednesday 20:00 in New York, their 15:00 is Thursday 01:00 there.
+    tokyo = ROUTING.replace('sdr_pool: ["201", "202"]', 'sdr_pool: ["201", {owner: "202", timezone: Asia/Tokyo, '
+                            'hours: {mon-fri: "09:00-18:00"}}]')
+    system = make_system({"  - {at: 200%, do: notify_managers}  # notify_managers, or reassign (to the next rep in the "
+                          "pool)\n": "", "first_touch_within: 1h": "first_touch_within: 5bd"}, routing=tokyo)
+    system.clock.now = system.clock.now.replace(day=19, hour=1)          # Thu 10:00 in Tokyo
+    for contact_id in ("941", "942"):
+        open_lead(system, contact_id, owner_id="202")
+    system.clock.advance(minutes=5, seconds=1)
+    run_due(system)
+    system.clock.advance(hours=5)                                        # Thu 15:05 in Tokyo, a new day in New York
+    open_lead(system, "943", owner_id="202")
+    system.clock.advance(minutes=5, seconds=1)
+    run_due(system)
+    causes = [breach["cause"] for lead in system.leads() for breach in journey(system, lead.id, "breach")]
+    assert causes == ["human"] * 3
+    assert "U0REP2" in system.posts("C0MGRS")[-1]["text"] and "marked away" in system.posts("C0MGRS")[-1]["text"]

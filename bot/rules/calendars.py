@@ -38,6 +38,10 @@ def calendar_twins(sla: SlaRules, routing: RoutingRules) -> list[tuple[tuple, st
     """A rep's time zone or hours written both here and in routing.yaml: one fact, two places to forget."""
     return [(("calendars", "reps", owner, fact), f"routing.yaml already gives rep {owner} their {twin}; this one "
              f"wins for SLA deadlines while routing uses the other: keep one, in routing.yaml")
-            for owner, calendar in sla.calendars.reps.items() if owner in routing.reps
-            for fact, twin in ROUTING_TWINS.items()
-            if getattr(calendar, fact) is not None and getattr(routing.reps[owner], twin) is not None]
+            for owner, calendar in sla.calendars.reps.items() if _has_working_hours(routing, owner)
+            for fact, twin in ROUTING_TWINS.items() if getattr(calendar, fact) is not None]
+
+
+def _has_working_hours(routing: RoutingRules, owner: str) -> bool:
+    """Whether routing.yaml gives the rep working hours (and so their time zone): the SLA then uses both."""
+    return owner in routing.reps and routing.reps[owner].hours is not None
