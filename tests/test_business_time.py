@@ -273,3 +273,14 @@ def test_always_still_closes_on_the_holidays_it_is_given():
     around_the_clock = calendar("America/New_York", "always", "US")
     assert not is_open(around_the_clock, ny("2026-11-26 12:00"))
     assert add_business_time(around_the_clock, ny("2026-11-25 23:00"), 2 * H) == ny("2026-11-27 01:00")
+
+
+def test_the_companys_closed_dates_join_its_holidays():
+    doc = SlaDoc.model_validate({"timezone": "America/New_York", "business_hours": OFFICE, "holidays": "US",
+                                 "closed": ["2026-12-24", "2026-12-31"], "accept_within": "5m",
+                                 "first_touch_within": "1h"})
+    office = BusinessCalendar.from_sla(doc.to_rules())
+    assert [office.closed_on(day) for day in (date(2026, 12, 24), date(2026, 12, 31), date(2026, 11, 26),
+                                              date(2026, 12, 23))] == [True, True, True, False]
+    # Wednesday 23 December 16:30: the hour runs past Christmas Eve and Christmas Day into Monday.
+    assert add_business_time(office, ny("2026-12-23 16:30"), H) == ny("2026-12-28 09:30")
