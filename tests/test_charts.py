@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from bot.charts import (CHART_SIZE, Canvas, conversion_png, dq_png, encode_png, report_charts, speed_png,
+from bot.charts import (CHART_SIZE, Canvas, conversion_png, dq_png, draw_chart, encode_png, report_charts, speed_png,
                         volume_png, weekly_target)
 from tests.test_backtest import pixel, read_png
 
@@ -87,3 +87,13 @@ def test_the_canvas_writes_through_the_same_encoder() -> None:
     canvas.fill(1, 1, 3, 2, (10, 20, 30))
     _, _, rows = read_png(canvas.png())
     assert pixel(rows, 1, 1) == pixel(rows, 2, 1) == (10, 20, 30) and pixel(rows, 0, 0) == (255, 255, 255)
+
+
+def test_each_chart_carries_its_numbers_in_words_within_slacks_alt_text_limit() -> None:
+    charts = {chart.name: chart.alt_text for chart in report_charts(a_report())}
+    assert charts["mql-volume"] == "MQLs per week (Nov 2: 30, Nov 9: 41, Nov 16: 25) against a weekly target of 92"
+    assert charts["dq-reasons"].startswith("Leads disqualified per reason (No budget: 7, Wrong industry: 3")
+    three_years = [{"week": f"{year}-{month:02d}-{day:02d}", "mqls": 1000, "sqls": 1, "rate": 0.001}
+                   for year in (2024, 2025, 2026) for month in range(1, 13) for day in (5, 12, 19, 26)]
+    volume = draw_chart(a_report(volume__by_week=three_years), "mql-volume")
+    assert len(volume.alt_text) <= 1000 and volume.alt_text.endswith("…")

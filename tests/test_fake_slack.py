@@ -359,12 +359,13 @@ def test_the_upload_url_points_back_at_the_fake_on_loopback(fake_slack: FakeSlac
 
 
 @pytest.mark.parametrize("call, error", [
-    (lambda c: c.files_getUploadURLExternal(filename="a.png", length=0), "invalid_arguments"),
+    (lambda c: c.files_getUploadURLExternal(filename="a.png", length=0), "missing_argument"),
+    (lambda c: c.files_getUploadURLExternal(filename="a.png", length=3, alt_txt="x" * 1001), "alt_txt_too_large"),
     (lambda c: c.files_getUploadURLExternal(filename="a.png", length=2 * 1024 ** 3), "file_upload_size_restricted"),
     (lambda c: c.files_completeUploadExternal(files=[{"id": "F404", "title": "x"}], channel_id="C1"), "file_not_found"),
     (lambda c: c.files_completeUploadExternal(
         files=[{"id": c.files_getUploadURLExternal(filename="a.png", length=3)["file_id"]}]), "file_not_found"),
-], ids=["empty", "too-big", "unknown-file", "bytes-never-sent"])
+], ids=["empty", "alt-text-too-long", "too-big", "unknown-file", "bytes-never-sent"])
 def test_upload_errors_in_slack_shapes(client: WebClient, call: Any, error: str) -> None:
     assert slack_error(lambda: call(client)) == error
 

@@ -298,6 +298,7 @@ def test_upload_file_shares_the_png_in_the_thread(fake_slack: FakeSlack, notifie
 
 @pytest.mark.parametrize("method, status, error, permanent", [
     ("files.getUploadURLExternal", 200, "missing_scope", True),
+    ("files.getUploadURLExternal", 200, "file_uploads_disabled", True),
     ("files.completeUploadExternal", 200, "channel_not_found", True),
     ("files.completeUploadExternal", 500, "internal_error", False),
     ("upload", 500, None, False),

@@ -34,6 +34,8 @@ PERMANENT_ERRORS = frozenset({
     "message_not_found", "cant_update_message", "edit_window_closed", "invalid_arguments",
     "invalid_arg_name", "invalid_array_arg", "invalid_charset", "invalid_form_data", "invalid_post_type",
     "missing_post_type", "method_deprecated", "deprecated_endpoint", "unknown_method",
+    "missing_argument", "alt_txt_too_large", "file_upload_size_restricted", "file_uploads_disabled",
+    "file_uploads_except_images_disabled", "file_type_not_allowed",
 })
 _ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")

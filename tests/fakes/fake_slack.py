@@ -32,6 +32,7 @@ DEFAULT_SCOPES = ("chat:write", "im:write", "users:read", "users:read.email",
                   "channels:history", "groups:history", "im:history", "files:write")
 UPLOAD = "upload"                # the name fail_next() and calls use for the POST of a file's bytes
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024   # Slack's 1 GB per file (file_upload_size_restricted above it)
+ALT_TEXT_LIMIT = 1000            # files.getUploadURLExternal's alt_txt (alt_txt_too_large above it)
 TRIGGER_SECONDS = 3.0            # a trigger_id is valid 3 s, once (§2.5)
 HOOK_USES = 5                    # a response_url: 5 uses within 30 minutes (§2.4)
 HOOK_SECONDS = 30 * 60
@@ -352,8 +353,10 @@ class FakeSlack(LoopbackServer):
         filename = _required(params, "filename", "invalid_arguments")
         length = str(params.get("length") or "")
         if not length.isdigit() or int(length) < 1:
-            raise SlackError("invalid_arguments")
+            raise SlackError("missing_argument")        # Slack: "typically only occurs when length is 0"
         length = int(length)
+        if len(str(params.get("alt_txt") or "")) > ALT_TEXT_LIMIT:
+            raise SlackError("alt_txt_too_large")
         if length > MAX_UPLOAD_BYTES:
             raise SlackError("file_upload_size_restricted")
         file_id = f"F{next(self._seq):08d}"
