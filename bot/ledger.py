@@ -6,9 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterable, Iterator, NamedTuple, TextIO
 
 from sqlalchemy import Connection, Select, String, case, cast, func, select
 
@@ -25,14 +24,12 @@ _LEAD_COLUMNS = (leads.c.id, leads.c.contact_id, leads.c.owner_id, leads.c.assig
                  leads.c.status)
 
 
-@dataclass(frozen=True, slots=True)
-class Breach:
+class Breach(NamedTuple):
     deadline: str          # accept | first_touch | cadence
     cause: str             # system | availability | human
 
 
-@dataclass(frozen=True, slots=True)
-class Journey:
+class Journey(NamedTuple):   # a tuple: built fast, since a report builds one per lead
     """One lead's journey, its steps folded into the moments and facts the ledger and the report use."""
     lead_id: int
     contact_id: str
@@ -79,6 +76,7 @@ def _journeys_query(since: datetime | None, until: datetime | None) -> Select:
                      func.aggregate_strings(case((step.kind == "breach", breach)), _SEPARATOR).label("breaches"))
               .join_from(lead_events, leads, leads.c.id == step.lead_id))
     steps = _in_period(folded, since, until).group_by(step.lead_id).subquery()
+    # The column order is fold()'s.
     query = (select(*_LEAD_COLUMNS, steps.c.alerted_at, steps.c.first_touch_at, steps.c.mql_detail, steps.c.breaches)
              .join_from(leads, steps, steps.c.lead_id == leads.c.id, isouter=True))
     return _in_period(query, since, until).order_by(leads.c.id)
@@ -94,16 +92,15 @@ def _in_period(query: Select, since: datetime | None, until: datetime | None) ->
 
 def fold(row) -> Journey:
     """A lead with its folded steps -> its Journey."""
-    mql = json.loads(row.mql_detail) if row.mql_detail else {}
+    (lead_id, contact_id, owner_id, assignee, accepted_by, high_intent, score, mql_at, accepted_at, touches,
+     decided_at, decision, decision_reason, ae_user, ae_owner_id, status, alerted_at, first_touch_at, mql_detail,
+     breaches) = row   # by position: a Row's attributes cost a lookup each, and there are a million of them
+    mql = json.loads(mql_detail) if mql_detail else {}
     return Journey(
-        lead_id=row.id, contact_id=row.contact_id, sdr=row.accepted_by or row.assignee, owner_id=row.owner_id,
-        source=mql.get("source"), campaign=mql.get("campaign"), high_intent=bool(row.high_intent),
-        score=mql.get("score", row.score), rules=tuple(mql.get("rules", ())),
-        action_at=_parsed(mql.get("occurred_at")), received_at=_parsed(mql.get("received_at")),
-        mql_at=row.became_mql_at, alerted_at=row.alerted_at, accepted_at=row.accepted_at,
-        first_touch_at=row.first_touch_at, touches=row.touches, decided_at=row.decided_at, decision=row.decision,
-        decision_reason=row.decision_reason, ae=row.ae_user or row.ae_owner_id, breaches=_breaches(row.breaches),
-        status=row.status)
+        lead_id, contact_id, accepted_by or assignee, owner_id, mql.get("source"), mql.get("campaign"),
+        bool(high_intent), mql.get("score", score), tuple(mql.get("rules", ())), _parsed(mql.get("occurred_at")),
+        _parsed(mql.get("received_at")), mql_at, alerted_at, accepted_at, first_touch_at, touches, decided_at,
+        decision, decision_reason, ae_user or ae_owner_id, _breaches(breaches), status)
 
 
 def _breaches(folded: str | None) -> tuple[Breach, ...]:

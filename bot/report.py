@@ -10,6 +10,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -30,7 +31,7 @@ UNKNOWN = "(unknown)"
 
 # --- the tallies -------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """MQLs, the SQLs among them and how many were decided at all, for one group (a source, a rule, a rep)."""
     mqls: int = 0
@@ -47,7 +48,7 @@ class Tally:
                 "rate": rate(self.sqls, self.mqls)}
 
 
-@dataclass
+@dataclass(slots=True)
 class Compliance:
     """One rep's or team's leads, those that met every deadline, and the breaches by cause."""
     leads: int = 0
@@ -87,20 +88,20 @@ class Period:
     sql_after_recycle: int = 0
 
     def add(self, journey: Journey, team: str, recycled_before: Mapping[str, int]) -> None:
-        self._conversion(journey)
-        self._speed(journey)
         sdr = journey.sdr or UNKNOWN
+        self._conversion(journey, sdr)
+        self._speed(journey)
         self.sla_by_rep[sdr].add(journey)
         self.sla_by_team[team].add(journey)
         self.touches.append(journey.touches)
         self._outcome(journey, recycled_before)
 
-    def _conversion(self, journey: Journey) -> None:
-        for tally in (self.overall, self.by_week[monday_of(journey.mql_at)], self.by_source[journey.source or UNKNOWN],
-                      self.by_sdr[journey.sdr or UNKNOWN], self.by_point[math.floor(journey.score)]):
+    def _conversion(self, journey: Journey, sdr: str) -> None:
+        groups = [self.overall, self.by_week[monday_of(journey.mql_at.date())],
+                  self.by_source[journey.source or UNKNOWN], self.by_sdr[sdr], self.by_point[math.floor(journey.score)]]
+        groups += (self.by_rule[rule] for rule in set(journey.rules))
+        for tally in groups:
             tally.add(journey)
-        for rule in dict.fromkeys(journey.rules):
-            self.by_rule[rule].add(journey)
 
     def _speed(self, journey: Journey) -> None:
         """Action -> first touch, split at the alert: before it the system's delay, after it the rep's."""
@@ -272,8 +273,8 @@ def _mean(values: list[int]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def monday_of(moment: datetime) -> date:
-    day = moment.date()
+@lru_cache(maxsize=4096)
+def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
@@ -393,6 +394,7 @@ def csv_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 CSV_COLUMNS = ("figure", "value")
+_NAMING = ("source", "campaign", "key", "week", "band", "reason")   # what names a row of a list, in this order
 
 
 def _flat(prefix: str, value: Any) -> Iterator[dict[str, Any]]:
@@ -401,10 +403,7 @@ def _flat(prefix: str, value: Any) -> Iterator[dict[str, Any]]:
             yield from _flat(f"{prefix}.{key}" if prefix else key, inner)
     elif isinstance(value, list):
         for row in value:
-            label = next((str(row[k]) for k in ("key", "week", "band", "reason") if isinstance(row, dict) and k in row), "")
-            extra = "/".join(str(row[k]) for k in ("source", "campaign") if isinstance(row, dict) and k in row)
-            name = "/".join(part for part in (extra, label) if part)
-            yield from _flat(f"{prefix}[{name}]", {k: v for k, v in row.items()
-                                                    if k not in ("key", "week", "band", "reason", "source", "campaign")})
+            name = "/".join(str(row[key]) for key in _NAMING if key in row)
+            yield from _flat(f"{prefix}[{name}]", {key: inner for key, inner in row.items() if key not in _NAMING})
     else:
         yield {"figure": prefix, "value": value}
