@@ -377,7 +377,7 @@ def team_stats_text(team: str, report: Mapping[str, Any]) -> str:
     if report.get("empty"):
         return join_lines([title, "No lead of this team became an MQL in the last 7 days."])
     overall = report["conversion"]["overall"]
-    reps = [f"{_group_name(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_rep"]]
+    reps = [f"{mention(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_rep"]]
     lines = [title, f"• {_many(overall['mqls'], 'MQL')}, {_many(overall['sqls'], 'SQL')} among them "
                     f"({percent_words(overall['rate'])})",
              f"• Speed to lead: {speed_words(report['speed_to_lead'])}",
@@ -448,8 +448,9 @@ def _speed_section(report: Mapping[str, Any]) -> list[str]:
 
 
 def _sla_section(report: Mapping[str, Any]) -> list[str]:
-    by_rep = [f"• {_group_name(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_rep"]]
-    by_team = [f"• {_group_name(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_team"]]
+    # Reps are Slack ids (shown as mentions); teams are names, which may look like an id ("US"): never mentioned.
+    by_rep = [f"• {mention(row['key'])}: {compliance_words(row)}" for row in report["sla"]["by_rep"]]
+    by_team = [f"• {esc_clip(row['key'], LINE_LIMIT)}: {compliance_words(row)}" for row in report["sla"]["by_team"]]
     return ["*SLA compliance* (leads that met every deadline)", "By team:", *by_team[:REVIEW_GROUPS],
             "By rep:", *by_rep[:REVIEW_GROUPS * 2]]
 
@@ -514,11 +515,6 @@ def _seconds_words(seconds: Any) -> str:
     if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 10**8:
         return duration_words(timedelta(seconds=seconds))
     return NO_FIGURE
-
-
-def _group_name(key: Any) -> str:
-    """A rep (a Slack user id, shown as a mention) or a team's name."""
-    return mention(key) if isinstance(key, str) and key[:1] in "UW" and key.isalnum() else esc_clip(key, 80)
 
 
 def _day_of(iso: str) -> str:

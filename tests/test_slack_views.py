@@ -660,7 +660,7 @@ def a_report(**changes: Any) -> dict:
                        "by_rule": [], "by_sdr": []},
         "speed_to_lead": SPEED,
         "sla": {"by_rep": [SLA_ROW | {"key": f"U0REP{n}"} for n in range(40)],
-                "by_team": [SLA_ROW | {"key": "DACH"}]},
+                "by_team": [SLA_ROW | {"key": "US"}, SLA_ROW | {"key": "(unknown)"}]},
         "touches": {"leads": 8, "mean": 17 / 8, "median": 2.0},
         "disqualified": {"total": 2, "by_reason": [{"reason": "No budget", "count": 2}]},
         "recycled": 1, "renurtured": 1, "sql_after_recycle": 1,
@@ -676,6 +676,7 @@ def test_the_review_is_one_message_within_slacks_limits_with_crm_text_escaped() 
     shown = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
     assert "&lt;!channel&gt; &amp; co 3/8 (38%)" in shown and "…12 more" in shown      # 20 bands: 8 shown
     assert "• <@U0REP0>: 1 of 3 leads met every deadline (33%)" in shown and "<@U0REP16>" not in shown
+    assert "• US: 1 of 3 leads" in shown and "<@US>" not in shown          # a team is a name, never a mention
     assert "Lower 'Guide' from 25 to 5 points &lt;!here&gt;" in shown
 
 
