@@ -14,22 +14,23 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
-from bot.activities import TRAIL_PROPERTIES, activities_from_contact
+from bot.activities import FIRST_CONVERSION, PAGE_VIEWS, RECENT_CONVERSION, TRAIL_PROPERTIES, activities_from_contact
 from bot.charts import Canvas
 from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ContactExport, ExportError, NotSorted, SkipLog, Skipped,
                             parse_export_time)
-from bot.models import COMPANY_PREFIX, Activity, Score
+from bot.models import COMPANY_PREFIX, Activity, Contact, Score
 from bot.rules import ConfigError, ScoringRules, load_config
 from bot.rules.conditions import EMPLOYEES, properties_used
 from bot.rules.durations import window_words
 from bot.rules.grades import ENGAGEMENT_GRADES, FIT_GRADES
-from bot.scoring import qualifies, score_contact
+from bot.scoring import Verdict, qualifies, verdict_for
 from bot.settings import Settings, SettingsError
 
 # Outcome values that count as converted (compared without case, "_" or "-"); any other non-blank
@@ -45,10 +46,17 @@ EXAMPLES = 8                 # contacts shown per kind of change in --compare
 OUTCOME_VALUES_SHOWN = 12
 PROGRESS_EVERY = 1024        # rows between progress checks: a clock read per row would cost more
 PROGRESS_FROM_BYTES = 1_000_000   # smaller exports are scored in well under a second: no bar
+OUTCOMES_KEPT = 1024         # distinct outcome values whose reading is remembered (they repeat: SQL, Customer…)
+# The record's properties from which activities_from_contact can make an activity of each kind (the
+# other trail properties only name or date it): a kind whose properties are all blank gives nothing.
+TRAIL_SOURCES = {"form_submission": (RECENT_CONVERSION[0], FIRST_CONVERSION[0]), "page_view": (PAGE_VIEWS,),
+                 "email_open": ("hs_email_last_open_date",), "email_click": ("hs_email_last_click_date",),
+                 "meeting_booked": ("engagements_last_meeting_booked",)}
 
 
 # --- outcomes ----------------------------------------------------------------------------------
 
+@lru_cache(maxsize=OUTCOMES_KEPT)
 def outcome_converted(value: str | None) -> bool | None:
     """True for SQL/Opportunity/Customer/…, False for any other value (Disqualified…), None when blank."""
     if value is None or not value.strip():
@@ -100,42 +108,47 @@ class Tally:
     last_engaged: datetime | None = None
 
     def add(self, score: Score, outcome: str | None, converted: bool | None) -> None:
+        self.add_verdict(Verdict.of(score), outcome, converted)
+
+    def add_verdict(self, verdict: Verdict, outcome: str | None, converted: bool | None) -> None:
+        """Count one scored contact (the backtest's path: a Verdict, no Score made)."""
         self.scored += 1
-        point = math.floor(score.total)
+        point = math.floor(verdict.total)
         self.by_point[point] += 1
-        self._add_outcome(point, score, outcome, converted)
-        if not score.gates_failed:
-            key = (point, score.grade in (self.rules.mql_grades or ()))
+        self._add_outcome(point, verdict, outcome, converted)
+        if not verdict.gates_failed:
+            key = (point, verdict.grade in (self.rules.mql_grades or ()))
             self.eligible[key] += 1
             _rate_at(self.eligible_rates, key).add(converted)
-        if score.grade:
-            self.by_grade[score.grade] += 1
-            self.grade_mqls[score.grade] += score.is_mql
-            _rate_at(self.grade_rates, score.grade).add(converted)
-        for reason in score.reasons:
-            self.fired_count[reason.rule] += 1
-            _rate_at(self.fired, reason.rule).add(converted)
-        self._add_mql(score)
-        if score.last_engaged_at and (self.last_engaged is None or score.last_engaged_at > self.last_engaged):
-            self.last_engaged = score.last_engaged_at
+        if verdict.grade:
+            self.by_grade[verdict.grade] += 1
+            self.grade_mqls[verdict.grade] += verdict.is_mql
+            _rate_at(self.grade_rates, verdict.grade).add(converted)
+        for label in verdict.rules_fired:
+            self.fired_count[label] += 1
+            _rate_at(self.fired, label).add(converted)
+        self._add_mql(verdict)
+        last = verdict.last_engaged_at
+        if last and (self.last_engaged is None or last > self.last_engaged):
+            self.last_engaged = last
 
-    def _add_outcome(self, point: int, score: Score, outcome: str | None, converted: bool | None) -> None:
+    def _add_outcome(self, point: int, verdict: Verdict, outcome: str | None, converted: bool | None) -> None:
         if outcome is None:
             return
         if outcome in self.outcome_values or len(self.outcome_values) < OUTCOME_VALUES_SHOWN:
             self.outcome_values[outcome] += 1
         self.overall.add(converted)
         _rate_at(self.point_rates, point).add(converted)
-        (self.mql_rate if score.is_mql else self.other_rate).add(converted)
+        (self.mql_rate if verdict.is_mql else self.other_rate).add(converted)
 
-    def _add_mql(self, score: Score) -> None:
-        if score.is_mql:
+    def _add_mql(self, verdict: Verdict) -> None:
+        if verdict.is_mql:
             self.mqls += 1
-            self.high_intent += score.high_intent
-            self.mql_reasons.update(reason.rule for reason in score.reasons)
-        elif passes_mql_rule(self.rules, score.total, score.grade):
+            self.high_intent += verdict.high_intent
+            self.mql_reasons.update(verdict.rules_fired)
+        elif passes_mql_rule(self.rules, verdict.total, verdict.grade):
             self.held_back += 1
-            self.gates_holding_back.update(score.gates_failed)
+            self.gates_holding_back.update(verdict.gates_failed)
 
 
 def passes_mql_rule(rules: ScoringRules, total: float, grade: str) -> bool:
@@ -179,13 +192,14 @@ class Changes:
     blocked: Counter = field(default_factory=Counter)
     examples: dict = field(default_factory=lambda: {"newly MQL": [], "no longer MQL": [], "score changed": []})
 
-    def add(self, before: Score, after: Score, converted: bool | None) -> None:
+    def add(self, before: Verdict, after: Verdict, converted: bool | None) -> None:
+        """One contact scored with both configs (Verdicts, or Scores through Verdict.of)."""
         delta = after.total - before.total
         self.moved_total += delta
         self.up += delta > 0
         self.down += delta < 0
         kind = self._mql_change(before, after, converted)
-        gained, lost = _differences({r.rule for r in before.reasons}, {r.rule for r in after.reasons})
+        gained, lost = _differences(set(before.rules_fired), set(after.rules_fired))
         blocked, freed = _differences(set(before.gates_failed), set(after.gates_failed))
         for counter, labels in ((self.gained, gained), (self.lost, lost), (self.freed, freed),
                                 (self.blocked, blocked)):
@@ -195,7 +209,7 @@ class Changes:
         _keep_biggest(self.examples[kind or "score changed"],
                       Change(abs(delta), before.contact_id, before.total, after.total, gained, lost, freed, blocked))
 
-    def _mql_change(self, before: Score, after: Score, converted: bool | None) -> str | None:
+    def _mql_change(self, before: Verdict, after: Verdict, converted: bool | None) -> str | None:
         if after.is_mql and not before.is_mql:
             self.newly += 1
             self.newly_rate.add(converted)
@@ -297,21 +311,33 @@ def _start(inputs: Inputs, export: ContactExport, feed: ActivityFeed | None) -> 
 def _score_rows(result: Backtest, export: ContactExport, feed: ActivityFeed | None,
                 progress: "Progress | None") -> None:
     inputs, tally, other, changes = result.inputs, result.tally, result.other, result.changes
+    rules, now = inputs.rules, inputs.now
     for item in export:
         result.rows += 1
         if progress and result.rows % PROGRESS_EVERY == 1:
             progress.update(result.rows, export.file.bytes_read())
-        if isinstance(item, Skipped):
+        if item.__class__ is Skipped:
             result.skips.add(item)
             continue
-        contact, converted = item.contact, outcome_converted(item.outcome)
-        activities = combine_activities(activities_from_contact(contact), feed.for_contact(contact.id) if feed else [])
-        score = score_contact(contact, activities, inputs.rules, inputs.now, explain=False)
-        tally.add(score, item.outcome, converted)
+        contact, outcome = item.contact, item.outcome
+        converted = outcome_converted(outcome)
+        activities = contact_activities(contact, feed.for_contact(contact.id) if feed else [])
+        verdict = verdict_for(contact, activities, rules, now)
+        tally.add_verdict(verdict, outcome, converted)
         if other is not None:
-            second = score_contact(contact, activities, inputs.other, inputs.now, explain=False)
-            other.add(second, item.outcome, converted)
-            changes.add(score, second, converted)
+            second = verdict_for(contact, activities, inputs.other, now)
+            other.add_verdict(second, outcome, converted)
+            changes.add(verdict, second, converted)
+
+
+def contact_activities(contact: Contact, from_file: list[Activity]) -> list[Activity]:
+    """combine_activities(activities_from_contact(contact), from_file), without reading the record's trail
+    when it cannot add anything: every kind it could give is in the file already, or its properties are blank."""
+    if from_file:
+        missing = TRAIL_SOURCES.keys() - {activity.kind for activity in from_file}
+        if not any(contact.get(name) for kind in missing for name in TRAIL_SOURCES[kind]):
+            return from_file
+    return combine_activities(activities_from_contact(contact), from_file)
 
 
 def combine_activities(from_record: list[Activity], from_file: Sequence[Activity]) -> list[Activity]:

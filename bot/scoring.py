@@ -5,14 +5,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
 from bot.activities import PAGE_VIEWS, TRAIL_PROPERTIES
 from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_range
-from bot.rules.compiled import (COMPANY_EMPLOYEES, CONTACT_EMPLOYEES, Compiled, Facts, Seen, compile_condition,
-                                read_property)
-from bot.rules.conditions import EMPLOYEES, Condition, properties_used
+from bot.rules.compiled import (COMPANY_EMPLOYEES, CONTACT_EMPLOYEES, Compiled, Evidence, Facts, Judged, Seen,
+                                compile_condition, read_property, remember_by_values)
+from bot.rules.conditions import EMPLOYEES, Condition, kinds_needed, properties_used, reads_values_only
 from bot.rules.decay import Decay
 from bot.rules.durations import window_words
 from bot.rules.scoring import AXES, EngagementRule, Rule, ScoringRules
@@ -56,31 +56,96 @@ def score_contact(contact: Contact, activities: Sequence[Activity], rules: Scori
     """Fit + engagement points (decayed, capped), grade, gates and recency -> Score; `now` is the moment
     "2 min ago" and decay are measured from; `was_mql` keeps an MQL down to mql_exit_threshold;
     `explain=False` leaves the words for a rep (evidence, summary) empty: a backtest counts, nobody reads them."""
-    plan, facts = _plan(rules), Facts(contact, activities, now)
-    fired = _fired(plan, facts, explain)
-    fit, engagement = (_capped(rules, axis, [pair for pair in fired if pair[1].axis == axis]) for axis in AXES)
-    last_engaged = max((activity.occurred_at for activity in activities), default=None)
-    failed = _failed_gates(plan, facts) + _recency_failure(last_engaged, rules, now)
-    fit_points, engagement_points = _sum(fit), _sum(engagement)
-    total = _round(fit_points + engagement_points)
-    grade = rules.grades.grade(fit_points, engagement_points) if rules.grades else ""
-    return Score(contact_id=contact.id, total=total, fit=fit_points, engagement=engagement_points,
-                 is_mql=not failed and qualifies(rules, total, grade, was_mql),
-                 high_intent=any(isinstance(rule, EngagementRule) and rule.high_intent for rule, _ in fired),
-                 reasons=tuple(fit + engagement), gates_failed=tuple(failed), last_engaged_at=last_engaged,
-                 summary=_summary(contact, engagement) if explain else "", computed_at=now, grade=grade)
+    judged = _judge(_plan(rules), Facts(contact, activities, now), activities, was_mql)
+    fit, engagement = (_reasons(judged, axis, now, explain) for axis in AXES)
+    return Score(contact_id=contact.id, total=judged.total, fit=judged.fit, engagement=judged.engagement,
+                 is_mql=judged.is_mql, high_intent=judged.high_intent, reasons=tuple(fit + engagement),
+                 gates_failed=judged.gates_failed, last_engaged_at=judged.last_engaged,
+                 summary=_summary(contact, engagement) if explain else "", computed_at=now, grade=judged.grade)
 
 
-def _fired(plan: _Plan, facts: Facts, explain: bool) -> list[tuple[Rule, Reason]]:
-    """(rule, Reason) for every fit and engagement rule whose condition holds, in file order."""
-    fired = []
-    for axis, rule, decay, test in plan.rules:
-        seen = test(facts)
+class Verdict(NamedTuple):
+    """A score as a backtest counts it: score_contact's figures and labels, without Reason objects or words."""
+    contact_id: str
+    total: float
+    is_mql: bool
+    high_intent: bool
+    rules_fired: tuple[str, ...]     # the labels of Score.reasons, in the same order (caps included)
+    gates_failed: tuple[str, ...]
+    last_engaged_at: datetime | None
+    grade: str
+
+    @classmethod
+    def of(cls, score: Score) -> "Verdict":
+        return cls(score.contact_id, score.total, score.is_mql, score.high_intent,
+                   tuple(reason.rule for reason in score.reasons), score.gates_failed, score.last_engaged_at,
+                   score.grade)
+
+
+def verdict_for(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime) -> Verdict:
+    """What score_contact(..., explain=False) decides, from the same steps, as a Verdict: a backtest scores
+    millions of contacts and only counts, so it skips making a Reason per rule and a Score per contact."""
+    judged = _judge(_plan(rules), Facts(contact, activities, now), activities, False)
+    labels = [step.rule.label for step, *_ in judged.fired["fit"]] + [trim.rule for trim in judged.trims["fit"]]
+    labels += [step.rule.label for step, *_ in judged.fired["engagement"]]
+    labels += [trim.rule for trim in judged.trims["engagement"]]
+    return Verdict(contact.id, judged.total, judged.is_mql, judged.high_intent, tuple(labels), judged.gates_failed,
+                   judged.last_engaged, judged.grade)
+
+
+Fired = tuple["_Step", float, "float | None", Evidence]     # (rule, points, points before decay, evidence)
+
+
+class _Judged(NamedTuple):
+    """Everything score_contact decides for one contact, before any words are written."""
+    fired: dict[str, list[Fired]]      # axis -> its rules that hold, in file order
+    trims: dict[str, list[Reason]]     # axis -> the caps that trimmed it
+    fit: float
+    engagement: float
+    total: float
+    grade: str
+    is_mql: bool
+    high_intent: bool
+    gates_failed: tuple[str, ...]
+    last_engaged: datetime | None
+
+
+def _judge(plan: _Plan, facts: Facts, activities: Sequence[Activity], was_mql: bool) -> _Judged:
+    rules, now = plan.config, facts.now
+    remembered = plan.by_values(facts)
+    fired = _fired(plan, facts, remembered)
+    fit_trims, fit = _capped(plan, "fit", fired["fit"])
+    engagement_trims, engagement = _capped(plan, "engagement", fired["engagement"])
+    last_engaged = max([activity.occurred_at for activity in activities], default=None)
+    failed = [label for label, test, place in plan.gates
+              if (test(facts) if place is None else remembered[place]) is None]
+    if last_engaged is None or last_engaged < now - rules.active_within:
+        failed.append(plan.inactive)
+    total = _round(fit + engagement)
+    grade = plan.grade(fit, engagement) if plan.grade else ""
+    return _Judged(fired, {"fit": fit_trims, "engagement": engagement_trims}, fit, engagement, total, grade,
+                   not failed and qualifies(rules, total, grade, was_mql),
+                   any(step.high_intent for step, *_ in fired["engagement"]), tuple(failed), last_engaged)
+
+
+def _fired(plan: _Plan, facts: Facts, remembered: Judged) -> dict[str, list[Fired]]:
+    """Every fit and engagement rule whose condition holds, with its points (decayed), by axis in file order."""
+    fired: dict[str, list[Fired]] = {axis: [] for axis in AXES}
+    now, done = facts.now, facts.by_kind
+    for step in plan.steps:
+        if step.kinds is not None and step.kinds.isdisjoint(done):
+            continue
+        seen = step.test(facts) if step.remembered is None else remembered[step.remembered]
         if seen is not None:
-            points, base = _decayed(rule, decay, seen, facts.now)
-            evidence = _evidence(rule.label, seen, facts.now) if explain else ""
-            fired.append((rule, Reason(rule.label, axis, points, evidence, base)))
+            fired[step.axis].append((step, *_decayed(step.rule, step.decay, seen, now), seen))
     return fired
+
+
+def _reasons(judged: _Judged, axis: str, now: datetime, explain: bool) -> list[Reason]:
+    """The axis's Reasons as a rep reads them: one per rule that fired, then one per cap that trimmed them."""
+    reasons = [Reason(step.rule.label, axis, points, _evidence(step.rule.label, seen, now) if explain else "", base)
+               for step, points, base, seen in judged.fired[axis]]
+    return reasons + judged.trims[axis]
 
 
 def _decayed(rule: Rule, decay: Decay | None, seen: tuple[Seen, ...], now: datetime) -> tuple[float, float | None]:
@@ -94,13 +159,18 @@ def _decayed(rule: Rule, decay: Decay | None, seen: tuple[Seen, ...], now: datet
     return (rule.points, None) if points == rule.points else (points, rule.points)
 
 
-def _capped(rules: ScoringRules, axis: str, fired: list[tuple[Rule, Reason]]) -> list[Reason]:
-    """The axis's reasons, then one negative reason per cap that trimmed them (group caps first)."""
-    reasons = [reason for _, reason in fired]
-    for group, cap in rules.group_caps.items():
-        reasons += _trim(group, axis, _sum([reason for rule, reason in fired if rule.group == group]), cap)
-    axis_cap = rules.cap_for(axis)
-    return reasons + (_trim(axis, axis, _sum(reasons), axis_cap) if axis_cap is not None else [])
+def _capped(plan: _Plan, axis: str, fired: list[Fired]) -> tuple[list[Reason], float]:
+    """(one negative Reason per cap that trimmed the axis, group caps first; the axis's points after caps)."""
+    points = [item[1] for item in fired]
+    if not plan.caps:
+        return [], _round(sum(points))
+    trims: list[Reason] = []
+    for group, cap in plan.group_caps:
+        trims += _trim(group, axis, _round(sum(item[1] for item in fired if item[0].rule.group == group)), cap)
+    axis_cap = plan.axis_caps[axis]
+    if axis_cap is not None:
+        trims += _trim(axis, axis, _round(sum(points + [trim.points for trim in trims])), axis_cap)
+    return trims, _round(sum(points + [trim.points for trim in trims]))
 
 
 def _trim(name: str, axis: str, points: float, cap: float) -> list[Reason]:
@@ -110,31 +180,20 @@ def _trim(name: str, axis: str, points: float, cap: float) -> list[Reason]:
     return [Reason(f"{name} cap", axis, _round(cap - points), evidence)]
 
 
+_MQL_RULES: dict[str, Callable[[bool, bool], bool]] = {
+    "threshold": lambda by_score, by_grade: by_score, "grades": lambda by_score, by_grade: by_grade,
+    "both": lambda by_score, by_grade: by_score and by_grade, "either": lambda by_score, by_grade: by_score or by_grade,
+}
+
+
 def qualifies(rules: ScoringRules, total: float, grade: str, was_mql: bool = False) -> bool:
     """The MQL rule before gates and recency: the threshold (the exit one for a standing MQL), grades, or both."""
-    by_score = total >= rules.threshold_for(was_mql)
-    by_grade = grade in (rules.mql_grades or ())
-    return {"threshold": by_score, "grades": by_grade, "both": by_score and by_grade,
-            "either": by_score or by_grade}[rules.rule]
-
-
-def _sum(reasons: Sequence[Reason]) -> float:
-    return _round(sum(reason.points for reason in reasons))
+    return _MQL_RULES[rules.rule](total >= rules.threshold_for(was_mql), grade in (rules.mql_grades or ()))
 
 
 def _round(points: float) -> float:
     """Decayed points carry fractions: one decimal is what a person reads, and sums stay free of float noise."""
     return round(points, POINT_DIGITS)
-
-
-def _failed_gates(plan: _Plan, facts: Facts) -> list[str]:
-    return [label for label, test in plan.gates if test(facts) is None]
-
-
-def _recency_failure(last_engaged: datetime | None, rules: ScoringRules, now: datetime) -> list[str]:
-    if last_engaged is not None and last_engaged >= now - rules.active_within:
-        return []
-    return [f"No engagement in the last {window_words(rules.active_within)}"]
 
 
 # --- conditions --------------------------------------------------------------------------------
@@ -145,11 +204,30 @@ def holds(condition: Condition, contact: Contact, activities: Sequence[Activity]
     return compile_condition(condition)(Facts(contact, activities, now))
 
 
+class _Step(NamedTuple):
+    """One fit or engagement rule as the scorer applies it."""
+    axis: str
+    rule: Rule
+    decay: Decay | None
+    high_intent: bool
+    test: Compiled
+    remembered: int | None     # its place in the plan's value-only verdicts (then `test` is not called)
+    kinds: frozenset[str] | None   # activity kinds it needs one of (conditions.kinds_needed)
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """A ScoringRules with every condition compiled: (axis, rule, decay, test) in file order, then the gates."""
-    rules: tuple[tuple[str, Rule, Decay | None, Compiled], ...]
-    gates: tuple[tuple[str, Compiled], ...]
+    """A ScoringRules compiled: its rules in file order, then its gates ((label, test, place) each); the
+    conditions that read property values only are judged together by `by_values` and remembered."""
+    config: ScoringRules
+    steps: tuple[_Step, ...]
+    gates: tuple[tuple[str, Compiled, int | None], ...]
+    by_values: Callable[[Facts], Judged]
+    group_caps: tuple[tuple[str, float], ...]
+    axis_caps: dict[str, float | None]
+    caps: bool                                      # any cap at all (most configs: none)
+    grade: Callable[[float, float], str] | None     # fit points, engagement points -> "A1"
+    inactive: str                                   # the failed recency rule, in words
 
 
 _PLANS: dict[int, tuple[ScoringRules, _Plan]] = {}
@@ -162,13 +240,30 @@ def _plan(rules: ScoringRules) -> _Plan:
     kept = _PLANS.get(id(rules))
     if kept is not None and kept[0] is rules:
         return kept[1]
-    plan = _Plan(tuple((axis, rule, rules.decay_for(rule), compile_condition(rule.when))
-                       for axis in AXES for rule in rules.rules_of(axis)),
-                 tuple((gate.label, compile_condition(gate.when)) for gate in rules.gates))
+    plan = _compile_plan(rules)
     while len(_PLANS) >= PLANS_KEPT:     # pop with a default: another thread may have evicted it first
         _PLANS.pop(next(iter(_PLANS), None), None)
     _PLANS[id(rules)] = (rules, plan)
     return plan
+
+
+def _compile_plan(rules: ScoringRules) -> _Plan:
+    ordered = [(axis, rule) for axis in AXES for rule in rules.rules_of(axis)]
+    conditions = [rule.when for _, rule in ordered] + [gate.when for gate in rules.gates]
+    value_only = [condition for condition in conditions if reads_values_only(condition)]
+    places = iter(range(len(value_only)))
+
+    def place(condition: Condition) -> int | None:
+        return next(places) if reads_values_only(condition) else None
+
+    steps = tuple(_Step(axis, rule, rules.decay_for(rule), isinstance(rule, EngagementRule) and rule.high_intent,
+                        compile_condition(rule.when), place(rule.when), kinds_needed(rule.when))
+                  for axis, rule in ordered)
+    gates = tuple((gate.label, compile_condition(gate.when), place(gate.when)) for gate in rules.gates)
+    return _Plan(rules, steps, gates, remember_by_values(value_only), tuple(rules.group_caps.items()),
+                 {axis: rules.cap_for(axis) for axis in AXES},
+                 bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES), rules.grades.grade if rules.grades else None,
+                 f"No engagement in the last {window_words(rules.active_within)}")
 
 
 # --- words for the rep -------------------------------------------------------------------------

@@ -143,6 +143,29 @@ def uses_activity(condition: Condition) -> bool:
     return isinstance(condition, (AllCondition, AnyCondition)) and any(map(uses_activity, condition.conditions))
 
 
+def reads_values_only(condition: Condition) -> bool:
+    """Whether the condition depends on property values alone: no activity and no date window (which
+    depends on the moment of scoring). Its verdict for some values is the same for every contact."""
+    if isinstance(condition, PropertyCondition):
+        return condition.within is None
+    if isinstance(condition, (AllCondition, AnyCondition)):
+        return all(map(reads_values_only, condition.conditions))
+    return False
+
+
+def kinds_needed(condition: Condition) -> frozenset[str] | None:
+    """Activity kinds of which a contact must have at least one for the condition to hold, or None when
+    it may hold without any activity: the scorer passes over a rule at once for a contact with none."""
+    if isinstance(condition, ActivityCondition):
+        return frozenset({condition.kind})
+    if isinstance(condition, AnyCondition):
+        needed = [kinds_needed(child) for child in condition.conditions]
+        return None if None in needed else frozenset().union(*needed)
+    if isinstance(condition, AllCondition):
+        return next(filter(None, map(kinds_needed, condition.conditions)), None)
+    return None
+
+
 def properties_used(condition: Condition) -> set[str]:
     """Every property name the condition reads, as written (`employees` and `company.x` included)."""
     if isinstance(condition, PropertyCondition):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -45,8 +46,13 @@ class _Bands(Strict):
         """The points the top grade needs, and the middle grade."""
         return getattr(self, self.FIELDS[0]), getattr(self, self.FIELDS[1])
 
+    @cached_property
+    def cuts(self) -> tuple[float, float]:
+        """bounds(), read once: the scorer grades every contact."""
+        return self.bounds()
+
     def grade_of(self, points: float) -> str:
-        high, low = self.bounds()
+        high, low = self.cuts
         return self.NAMES[0] if points >= high else self.NAMES[1] if points >= low else self.NAMES[2]
 
 
