@@ -24,6 +24,8 @@ from bot.store.schema import lead_events
 from integrations.hubspot.activity import Engagement
 
 log = logging.getLogger("handoff.touches")
+# What HubSpot moves on the contact when a rep calls, emails or meets it (webhook subscriptions: bot.sla).
+SALES_ACTIVITY_PROPERTIES = ("num_contacted_notes", "notes_last_contacted", "hs_last_sales_activity_timestamp")
 MAX_AT_ONCE = 20     # a count jumping further (an import of old calls) is not 20 new attempts today
 WORDS = {"calls": "call", "emails": "email", "meetings": "meeting"}
 # Contact attempts only: a prospect's call or reply is not the rep reaching out; a cancelled meeting never was.

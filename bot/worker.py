@@ -192,9 +192,15 @@ def _handle_contact(svc: Services, conn: Connection, contact_id: str, facts: Bat
             _record_mql(conn, lead_id, contact, score, cause, plan.first_seen.get(contact_id), now)
     elif decision == lifecycle.REFRESH:
         _refresh_lead(conn, lead, contact, score, activities, facts.engagements, now)
-    if decision != lifecycle.REFRESH and any(cause.endswith(TOUCH_PROPERTIES) for cause in plan.causes[contact_id]):
+    else:
+        _touch_without_lead(contact.id, plan.causes[contact_id])
+
+
+def _touch_without_lead(contact_id: str, causes: list[str]) -> None:
+    """A rep's call or email on a contact with no open lead: its cause is in the score history; no clock runs."""
+    if any(cause.endswith(touches.SALES_ACTIVITY_PROPERTIES) for cause in causes):
         log.info("contact=%s sales activity with no open lead: kept in the score history, nothing escalated",
-                 contact.id)
+                 contact_id)
 
 
 def _close_gone(conn: Connection, contact_id: str, now: datetime) -> None:

@@ -157,3 +157,19 @@ def test_check_config_names_file_line_and_key_of_a_bad_analytics_events_block(tm
     line = len(shipped.splitlines()) + 2   # the block's key, under `analytics_events:`
     [problem] = [found for found in check_config(config) if "scoring.yaml" in str(found)]
     assert f"scoring.yaml:{line}: {expected}" in str(problem)
+
+
+def test_with_open_leads_on_an_open_leads_card_gets_its_pages(engine, tmp_path, fake_hubspot, fake_slack):
+    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
+    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    config = write_config(tmp_path / "config", routing=ROUTING.replace('["201", "202"]', '["201"]'))
+    scoring = config / "scoring.yaml"
+    scoring.write_text(scoring.read_text().replace("  every: 30m", "  open_leads: true\n  every: 30m"))
+    system = System(engine, config, fake_hubspot, fake_slack)
+    system.new_lead("938")                        # far above the line: no call to become an MQL
+    assert system.hubspot.count(EVENTS) == 0
+    pricing_views(system, "938")
+    change(system, "938")                         # its next change: the open lead is asked
+    change(system, "938")                         # within `every`: not again
+    assert (system.hubspot.count(EVENTS), kept(system, "938")) == (1, 3)
+    assert "Visited the pricing page 3 times in a week" in system.leads()[0].card   # the rep's card says so

@@ -153,7 +153,7 @@ class HubSpotCrm:
                               after: str | None = None) -> AnalyticsPage:
         """One page of the contact's web-analytics events, oldest first (GET /events/v3/events)."""
         answer = self._call("web analytics events read", self._events.get_page, object_type="contact",
-                            object_id=int(contact_id), occurred_after=occurred_after, event_type=event_type,
+                            object_id=contact_id, occurred_after=occurred_after, event_type=event_type,
                             sort=["ASCENDING"], limit=EVENTS_PAGE_LIMIT, after=after)
         events = [AnalyticsEvent(id=str(event.id), event_type=str(event.event_type), occurred_at=event.occurred_at,
                                  properties={name: str(value) for name, value in (event.properties or {}).items()
