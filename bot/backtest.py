@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -115,26 +115,29 @@ class Tally:
         self.scored += 1
         point = math.floor(verdict.total)
         self.by_point[point] += 1
-        self._add_outcome(point, verdict, outcome, converted)
+        if outcome is not None:
+            self._add_outcome(point, verdict, outcome, converted)
         if not verdict.gates_failed:
-            key = (point, verdict.grade in (self.rules.mql_grades or ()))
+            key = (point, verdict.grade in self._mql_grades)
             self.eligible[key] += 1
             _rate_at(self.eligible_rates, key).add(converted)
         if verdict.grade:
             self.by_grade[verdict.grade] += 1
             self.grade_mqls[verdict.grade] += verdict.is_mql
             _rate_at(self.grade_rates, verdict.grade).add(converted)
+        self.fired_count.update(verdict.rules_fired)
         for label in verdict.rules_fired:
-            self.fired_count[label] += 1
             _rate_at(self.fired, label).add(converted)
         self._add_mql(verdict)
         last = verdict.last_engaged_at
         if last and (self.last_engaged is None or last > self.last_engaged):
             self.last_engaged = last
 
-    def _add_outcome(self, point: int, verdict: Verdict, outcome: str | None, converted: bool | None) -> None:
-        if outcome is None:
-            return
+    @cached_property
+    def _mql_grades(self) -> frozenset[str]:
+        return frozenset(self.rules.mql_grades or ())
+
+    def _add_outcome(self, point: int, verdict: Verdict, outcome: str, converted: bool | None) -> None:
         if outcome in self.outcome_values or len(self.outcome_values) < OUTCOME_VALUES_SHOWN:
             self.outcome_values[outcome] += 1
         self.overall.add(converted)

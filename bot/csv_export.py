@@ -401,7 +401,9 @@ def _plan_columns(header: list[str], zone: tzinfo) -> tuple[list[_Column], list[
 
 # --- activities ----------------------------------------------------------------------------------
 
-_KINDS = frozenset(ACTIVITY_KINDS)
+# Each kind's one string object: the scorer groups and looks up activities by kind, and the same object
+# compares at once (a kind read from a row is a new string each time).
+_KINDS = {kind: kind for kind in ACTIVITY_KINDS}
 _ACTIVITY_BY_HEADER = {_plain(header): name for header, name in ACTIVITY_COLUMNS.items()}
 
 
@@ -456,15 +458,20 @@ class ActivityFile:
     def _activity(self, fields: list[str], make: Callable[..., Activity]) -> tuple[str, Activity]:
         """(contact id, make(kind, occurred_at, label, count)) from a row's fields; _BadValue(column, problem)
         when a value is wrong."""
-        contact_id, kind = fields[self._id].strip(), fields[self._kind].strip()
+        contact_id, written = fields[self._id].strip(), fields[self._kind].strip()
         if not contact_id:
             raise _BadValue("contact_id", "no contact id")
-        if kind not in _KINDS:
-            raise _BadValue("kind", f"unknown kind {kind!r}: use one of {', '.join(ACTIVITY_KINDS)}")
+        kind = _KINDS.get(written)
+        if kind is None:
+            raise _BadValue("kind", f"unknown kind {written!r}: use one of {', '.join(ACTIVITY_KINDS)}")
+        text = fields[self._when]
         try:
-            moment = self._moment(fields[self._when])
-        except ValueError as error:
-            raise _BadValue("occurred_at", str(error)) from None
+            # fromisoformat, in C, reads the common case; digits are epoch ms, not an ISO basic date
+            moment = datetime.fromisoformat(text) if not text.isdigit() else parse_export_time(text, self._zone)
+        except ValueError:
+            moment = self._moment(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self._zone)
         count = fields[self._count].strip() if self._count is not None else ""
         if count and not (count.isascii() and count.isdigit() and int(count) >= 1):
             raise _BadValue("count", f"expected a whole number of at least 1 (got {count!r})")
@@ -472,13 +479,11 @@ class ActivityFile:
         return contact_id, make(kind, moment, label, int(count) if count else 1)
 
     def _moment(self, text: str) -> datetime:
-        if text.isdigit():
-            return parse_export_time(text, self._zone)
+        """A date fromisoformat could not read, as parse_export_time reads it (_BadValue when it cannot)."""
         try:
-            moment = datetime.fromisoformat(text)      # the common case, without parse_export_time's checks
-        except ValueError:
             return parse_export_time(text, self._zone)
-        return moment if moment.tzinfo else moment.replace(tzinfo=self._zone)
+        except ValueError as error:
+            raise _BadValue("occurred_at", str(error)) from None
 
     def close(self) -> None:
         self.file.close()

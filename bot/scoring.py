@@ -124,7 +124,7 @@ def _judge(plan: _Plan, facts: Facts, activities: Sequence[Activity], was_mql: b
     total = _round(fit + engagement)
     grade = plan.grade(fit, engagement) if plan.grade else ""
     return _Judged(fired, {"fit": fit_trims, "engagement": engagement_trims}, fit, engagement, total, grade,
-                   not failed and qualifies(rules, total, grade, was_mql),
+                   not failed and plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades),
                    any(step.high_intent for step, *_ in fired["engagement"]), tuple(failed), last_engaged)
 
 
@@ -152,7 +152,7 @@ def _decayed(rule: Rule, decay: Decay | None, seen: tuple[Seen, ...], now: datet
     """(points now, points before decay or None when decay took nothing off), aged by the newest activity."""
     if decay is None:
         return rule.points, None
-    newest = max((s.last for s in seen if s.last is not None), default=None)
+    newest = max([s.last for s in seen if s.last is not None], default=None)
     if newest is None:
         return rule.points, None
     points = _round(rule.points * decay.factor(max(now - newest, timedelta(0))))
@@ -188,7 +188,8 @@ _MQL_RULES: dict[str, Callable[[bool, bool], bool]] = {
 
 def qualifies(rules: ScoringRules, total: float, grade: str, was_mql: bool = False) -> bool:
     """The MQL rule before gates and recency: the threshold (the exit one for a standing MQL), grades, or both."""
-    return _MQL_RULES[rules.rule](total >= rules.threshold_for(was_mql), grade in (rules.mql_grades or ()))
+    plan = _plan(rules)
+    return plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades)
 
 
 def _round(points: float) -> float:
@@ -228,6 +229,9 @@ class _Plan:
     caps: bool                                      # any cap at all (most configs: none)
     grade: Callable[[float, float], str] | None     # fit points, engagement points -> "A1"
     inactive: str                                   # the failed recency rule, in words
+    qualifies: Callable[[bool, bool], bool]         # the MQL rule: (by score, by grade) -> MQL
+    thresholds: tuple[float, float]                 # the score to meet: [was an MQL]
+    mql_grades: frozenset[str]
 
 
 _PLANS: dict[int, tuple[ScoringRules, _Plan]] = {}
@@ -263,7 +267,8 @@ def _compile_plan(rules: ScoringRules) -> _Plan:
     return _Plan(rules, steps, gates, remember_by_values(value_only), tuple(rules.group_caps.items()),
                  {axis: rules.cap_for(axis) for axis in AXES},
                  bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES), rules.grades.grade if rules.grades else None,
-                 f"No engagement in the last {window_words(rules.active_within)}")
+                 f"No engagement in the last {window_words(rules.active_within)}", _MQL_RULES[rules.rule],
+                 (rules.threshold_for(False), rules.threshold_for(True)), frozenset(rules.mql_grades or ()))
 
 
 # --- words for the rep -------------------------------------------------------------------------

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.backtest import (Backtest, Band, Inputs, Progress, Tally, combine_activities, histogram_png, main,
-                          outcome_converted, passes_mql_rule, render_report, run_backtest, score_bands, threshold_sweep)
-from bot.models import Activity, Reason, Score
+from bot.activities import LAST_VISIT, TRAIL_PROPERTIES, activities_from_contact
+from bot.backtest import (TRAIL_SOURCES, Backtest, Band, Changes, Inputs, Progress, Tally, combine_activities,
+                          contact_activities, histogram_png, main, outcome_converted, passes_mql_rule, render_report,
+                          run_backtest, score_bands, threshold_sweep)
+from bot.csv_export import ActivityFeed, ContactExport, Skipped
+from bot.models import Activity, Contact, Reason, Score
+from bot.scoring import Verdict, score_contact
 from bot.rules import ScoringRules, load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -250,6 +254,90 @@ def test_an_unsorted_contacts_file_gives_the_same_figures_from_memory(tmp_path, 
     assert result.feed.held == "held in memory (the contacts file is not sorted by contact id)"
     assert (result.tally.mqls, dict(result.tally.fired_count), result.feed.matched) == \
         (sample_run.tally.mqls, dict(sample_run.tally.fired_count), sample_run.feed.matched)
+
+
+# --- the fast path gives the figures of the plain one --------------------------------------------
+
+TALLY_FIELDS = ("scored", "mqls", "high_intent", "held_back", "by_point", "eligible", "by_grade", "grade_mqls",
+                "mql_reasons", "gates_holding_back", "fired_count", "outcome_values", "last_engaged")
+RATE_FIELDS = ("point_rates", "eligible_rates", "grade_rates", "fired")
+
+
+def plain_backtest(inputs: Inputs) -> tuple[Tally, Tally, Changes]:
+    """The backtest the plain way: every contact's trail read, a Score made with its Reasons, then counted."""
+    export, feed = ContactExport(inputs.contacts, inputs.outcome), ActivityFeed(inputs.activities)
+    tally, other, changes = Tally(inputs.rules), Tally(inputs.other), Changes()
+    for item in export:
+        if isinstance(item, Skipped):
+            continue
+        activities = combine_activities(activities_from_contact(item.contact), feed.for_contact(item.contact.id))
+        first, second = (score_contact(item.contact, activities, rules, inputs.now, explain=False)
+                         for rules in (inputs.rules, inputs.other))
+        converted = outcome_converted(item.outcome)
+        tally.add(first, item.outcome, converted)
+        other.add(second, item.outcome, converted)
+        changes.add(Verdict.of(first), Verdict.of(second), converted)
+    export.close()
+    feed.close()
+    return tally, other, changes
+
+
+def test_the_fast_backtest_counts_exactly_what_the_plain_one_does(test_config):
+    inputs = sample_inputs(REPO / "config", test_config)
+    result, (tally, other, changes) = run_backtest(inputs), plain_backtest(inputs)
+    for fast, plain in ((result.tally, tally), (result.other, other)):
+        assert fast.scored == 5000
+        assert [getattr(fast, name) for name in TALLY_FIELDS] == [getattr(plain, name) for name in TALLY_FIELDS]
+        for name in RATE_FIELDS:
+            assert {key: (rate.known, rate.converted) for key, rate in getattr(fast, name).items()} == \
+                {key: (rate.known, rate.converted) for key, rate in getattr(plain, name).items()}
+    assert vars(result.changes).keys() == vars(changes).keys()
+    for name in ("newly", "dropped", "up", "down", "gained", "lost", "freed", "blocked"):
+        assert getattr(result.changes, name) == getattr(changes, name)
+    assert render_report(result) == render_report(replace_tallies(result, tally, other, changes))
+
+
+def replace_tallies(result: Backtest, tally: Tally, other: Tally, changes: Changes) -> Backtest:
+    return Backtest(result.inputs, tally, other, changes, result.skips, result.rows, result.feed,
+                    result.ignored_columns, result.missing_properties, result.notes, result.has_trail)
+
+
+def test_the_trail_sources_name_every_trail_property():
+    # Each trail property either makes an activity of its kind or only names or dates one (the forms'
+    # names, the last visit): a new trail property must be placed here, or the backtest would miss it.
+    named = {"recent_conversion_event_name", "first_conversion_event_name", *LAST_VISIT}
+    assert set().union(*TRAIL_SOURCES.values()) | named == set(TRAIL_PROPERTIES)
+
+
+T2 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+TRAIL_VALUES = {"recent_conversion_date": "2026-11-20T10:00:00Z", "recent_conversion_event_name": "Demo request",
+                "first_conversion_date": "2026-10-01T10:00:00Z", "first_conversion_event_name": "Ebook",
+                "hs_analytics_num_page_views": "12", "hs_analytics_last_visit_timestamp": "2026-11-21T10:00:00Z",
+                "hs_analytics_last_timestamp": "2026-11-22T10:00:00Z", "hs_email_last_open_date": "2026-11-19",
+                "hs_email_last_click_date": "2026-11-18", "engagements_last_meeting_booked": "2026-11-17"}
+FILE_KINDS = [[], ["chat"], ["page_view"], ["form_submission", "email_open"],
+              ["form_submission", "page_view", "email_open", "email_click", "meeting_booked"]]
+
+
+@pytest.mark.parametrize("kinds", FILE_KINDS)
+def test_the_trail_is_read_only_when_it_can_add_something_and_the_activities_are_the_same(kinds):
+    from_file = [Activity(kind, T2, "x") for kind in kinds]
+    records = [{}, TRAIL_VALUES] + [{name: value} for name, value in TRAIL_VALUES.items()] + \
+        [{"hs_analytics_num_page_views": "3", "hs_analytics_last_timestamp": "2026-11-22T10:00:00Z"}]
+    for properties in records:
+        person = Contact("7", properties)
+        assert contact_activities(person, list(from_file)) == \
+            combine_activities(activities_from_contact(person), list(from_file))
+
+
+def test_the_trail_gives_the_same_activities_for_every_sample_contact():
+    export, feed = ContactExport(SAMPLES / "contacts.csv"), ActivityFeed(SAMPLES / "activities.csv")
+    for item in export:
+        from_file = feed.for_contact(item.contact.id)
+        assert contact_activities(item.contact, list(from_file)) == \
+            combine_activities(activities_from_contact(item.contact), from_file)
+    export.close()
+    feed.close()
 
 
 # --- --compare ----------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow, ExportError,
-                            NotSorted, Skipped, contact_order, parse_export_time, property_for_header, time_checker)
+from bot.csv_export import (CHUNK_CHARS, CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow,
+                            ExportError, NotSorted, SkipLog, Skipped, contact_order, parse_export_time,
+                            property_for_header, time_checker)
 from bot.models import Activity, parse_hubspot_time
 from bot.rules import load_config
 from bot.scoring import company_properties_to_read, contact_properties_to_read
@@ -164,6 +165,17 @@ def test_a_row_that_is_not_utf8_is_skipped_and_the_rest_read(tmp_path):
     found = rows_of(path)
     assert found[0] == Skipped(2, None, "not UTF-8 text: export the file as CSV UTF-8")
     assert found[1].contact.properties == {"lastname": "Smith"}
+
+
+def test_a_row_that_is_not_utf8_far_into_a_large_file_is_named_by_its_row(tmp_path):
+    # Lines reach the csv reader a chunk at a time: a bad line past the first chunks is still named exactly.
+    rows = [f"{n},Title number {n:06d} in a long enough line to fill the chunks\n".encode() for n in range(1, 4001)]
+    assert sum(map(len, rows)) > 3 * CHUNK_CHARS
+    rows[2999] = b"3000,M\xfcller\n"
+    found = rows_of(write(tmp_path / "c.csv", b"Record ID,Job Title\n" + b"".join(rows)))
+    assert [item for item in found if isinstance(item, Skipped)] == \
+        [Skipped(3001, None, "not UTF-8 text: export the file as CSV UTF-8")]
+    assert len(found) == 4000 and found[-1].contact.id == "4000" and found[-1].row == 4001
 
 
 def test_a_skipped_row_message_names_row_and_column():
@@ -324,3 +336,30 @@ def test_a_naive_activity_time_is_read_in_the_given_zone(tmp_path):
     feed = ActivityFeed(path, zone=NEW_YORK)
     assert feed.for_contact("5")[0].occurred_at == datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
     feed.finish()
+
+
+def test_the_feed_gives_the_activity_files_activities_field_by_field():
+    path = REPO / "samples" / "activities.csv"
+    rows = ActivityFile(path)
+    expected: dict[str, list] = {}
+    for row in rows:
+        expected.setdefault(row.contact_id, []).append(row.activity)
+    rows.close()
+    feed = ActivityFeed(path)
+    fields = ("kind", "occurred_at", "label", "count", "source")
+    for contact_id in sorted(expected, key=contact_order):
+        found = feed.for_contact(contact_id)
+        assert [[getattr(a, name) for name in fields] for a in found] == \
+            [[getattr(a, name) for name in fields] for a in expected[contact_id]]
+    feed.finish()
+    assert feed.matched == feed.rows == sum(map(len, expected.values())) > 30_000
+
+
+def test_a_skipped_row_does_not_break_a_contacts_run_of_activities(tmp_path):
+    path = write(tmp_path / "a.csv", ACTIVITY_HEADER + "5,chat,2026-11-20,a,\n5,chat,never,b,\n5,chat,2026-11-21,c,\n"
+                                                      "6,chat,2026-11-22,d,\n")
+    skips, activities = SkipLog(), ActivityFile(path)
+    runs = [(contact_id, labels(found)) for contact_id, found in activities.runs(skips)]
+    activities.close()
+    assert runs == [("5", ["a", "c"]), ("6", ["d"])]
+    assert (skips.count, skips.examples[0].row, activities.rows_read) == (1, 3, 4)

@@ -13,9 +13,10 @@ from bot.csv_export import ActivityFeed, ContactExport, Skipped
 from bot.models import Activity, Company, Contact, Reason, parse_range
 from bot.rules import ScoringRules, load_config
 from bot.rules.compiled import Seen, read_property
-from bot.rules.conditions import ActivityCondition, AllCondition, Condition, PropertyCondition
-from bot.scoring import (company_properties_to_read, contact_properties_to_read, holds, score_contact,
-                         watched_properties)
+from bot.rules.conditions import (ActivityCondition, AllCondition, Condition, PropertyCondition, kinds_needed,
+                                  reads_values_only)
+from bot.scoring import (Verdict, company_properties_to_read, contact_properties_to_read, holds, score_contact,
+                         verdict_for, watched_properties)
 
 NOW = datetime(2025, 3, 4, 15, 0, tzinfo=timezone.utc)
 SHIPPED = load_config(Path(__file__).resolve().parent.parent / "config").scoring
@@ -741,3 +742,105 @@ def test_each_config_is_scored_with_its_own_rules_when_several_are_in_use():
                for n in range(1, 20)]
     for _ in range(2):
         assert [score_contact(lead, [], config, NOW).fit for config in configs] == list(range(1, 20))
+
+
+# --- the backtest's verdict: the same decisions as score_contact, without its Reasons and words ----------
+
+def test_the_verdict_is_the_score_without_its_words_for_every_sample_contact(sample):
+    for now in (SAMPLE_NOW, SAMPLE_NOW - timedelta(days=20)):
+        for person, activities in sample:
+            assert verdict_for(person, activities, SHIPPED, now) == \
+                Verdict.of(score_contact(person, activities, SHIPPED, now, explain=False))
+
+
+# Configs that take every branch of the scorer: caps per group and axis, linear decay, a rule without decay,
+# a dated property (never remembered by value), conditions mixing properties and activities, grades, gates.
+EDGE_CONFIGS = [
+    {"mql_threshold": 40, "caps": {"fit": 35, "web": 30}, "engagement_cap": 50, "decay": {"linear": "10%", "per": "7d"},
+     "fit": [{"label": "Senior", "points": 30, "when": {"property": "jobtitle", "matches": "(?i)vp|director|ceo"}},
+             {"label": "Big", "points": 20, "when": {"property": "employees", "gt": 50}},
+             {"label": "No phone", "points": -5, "when": {"property": "phone", "exists": False}},
+             {"label": "Converted lately", "points": 10, "when": {"property": "recent_conversion_date", "within": "7d"}}],
+     "engagement": [{"label": "Pricing", "points": 25, "group": "web",
+                     "when": {"activity": "page_view", "url": "*pricing*", "at_least": 2, "within": "14d"}},
+                    {"label": "Busy", "points": 20, "group": "web", "decay": "none",
+                     "when": {"activity": "page_view", "at_least": 3}},
+                    {"label": "Demo by a senior", "points": 40, "high_intent": True,
+                     "when": {"all": [{"activity": "form_submission", "form": "*demo*"},
+                                      {"property": "jobtitle", "exists": True}]}},
+                    {"label": "Anything", "points": 5,
+                     "when": {"any": [{"activity": "chat"}, {"property": "hs_lead_status", "equals": "OPEN"}]}}],
+     "gates": [{"label": "Has a title", "when": {"property": "jobtitle", "exists": True}},
+               {"label": "Did something", "when": {"any": [{"activity": "email_open"}, {"activity": "page_view"}]}}]},
+    {"mql_threshold": 30, "mql_exit_threshold": 20, "mql_rule": "either", "mql_grades": ["A1", "B1"],
+     "grades": {"fit": {"A": 40, "B": 20}, "engagement": {1: 30, 2: 10}}, "decay": {"half_life": "3d"},
+     "fit": [{"label": "Title", "points": 40, "when": {"property": "jobtitle", "exists": True}}],
+     "engagement": [{"label": "Form", "points": 30, "when": {"activity": "form_submission", "within": "30d"}},
+                    {"label": "Click", "points": 10, "when": {"activity": "email_click"}}]},
+]
+EDGE_CONTACTS = [
+    (contact(), []),
+    (contact(jobtitle="VP Sales", numemployees="51-200", recent_conversion_date=days_ago(2).isoformat()),
+     [Activity("page_view", days_ago(1), "https://x.io/pricing", 2), Activity("page_view", days_ago(10), "/blog", 5),
+      Activity("form_submission", days_ago(3), "Demo request"), Activity("chat", days_ago(40))]),
+    (contact({"numberofemployees": "300"}, jobtitle="CEO", phone="1", hs_lead_status="OPEN"),
+     [Activity("email_open", days_ago(100)), Activity("email_click", days_ago(5))]),
+    (contact(jobtitle="Director"), [Activity("form_submission", minutes_ago(5), "Demo")]),
+]
+
+
+@pytest.mark.parametrize("config", EDGE_CONFIGS, ids=["caps-linear-mixed", "grades-either"])
+@pytest.mark.parametrize("was_mql", [False, True])
+def test_the_verdict_agrees_with_the_score_on_edge_cases(config, was_mql):
+    scoring = rules(**config)
+    for person, activities in EDGE_CONTACTS + EDGE_CONTACTS[::-1]:   # again, the values now remembered
+        score = score_contact(person, activities, scoring, NOW, explain=False, was_mql=was_mql)
+        expected = Verdict.of(score)
+        if not was_mql:
+            assert verdict_for(person, activities, scoring, NOW) == expected
+        assert [reason.rule for reason in score.reasons if not reason.rule.endswith(" cap")] == \
+            [rule.label for rule in (*scoring.fit, *scoring.engagement)
+             if plain_holds(rule.when, person, activities, NOW) is not None]
+
+
+def test_the_edge_cases_reach_the_caps_and_the_fast_lane():
+    scoring = rules(**EDGE_CONFIGS[0])
+    score = score_contact(*EDGE_CONTACTS[1], scoring, NOW)
+    assert {"fit cap", "web cap"} <= {reason.rule for reason in score.reasons} and score.high_intent
+
+
+VALUE_ONLY_CASES = [
+    ({"property": "jobtitle", "matches": "x"}, True),
+    ({"property": "createdate", "within": "7d"}, False),          # depends on the moment of scoring
+    ({"activity": "chat"}, False),
+    ({"all": [{"property": "jobtitle", "exists": True}, {"property": "employees", "gt": 5}]}, True),
+    ({"any": [{"property": "jobtitle", "exists": True}, {"activity": "chat"}]}, False),
+]
+
+
+@pytest.mark.parametrize("condition, expected", VALUE_ONLY_CASES)
+def test_which_conditions_depend_on_property_values_alone(condition, expected):
+    assert reads_values_only(CONDITION.validate_python(condition)) is expected
+
+
+KINDS_CASES = [
+    ({"activity": "chat"}, {"chat"}),
+    ({"any": [{"activity": "chat"}, {"activity": "page_view", "url": "*x*"}]}, {"chat", "page_view"}),
+    ({"any": [{"activity": "chat"}, {"property": "jobtitle", "exists": True}]}, None),
+    ({"all": [{"property": "jobtitle", "exists": True}, {"activity": "email_open"}]}, {"email_open"}),
+    ({"property": "jobtitle", "exists": False}, None),
+]
+
+
+@pytest.mark.parametrize("condition, expected", KINDS_CASES)
+def test_the_activity_kinds_a_condition_cannot_hold_without(condition, expected):
+    found = kinds_needed(CONDITION.validate_python(condition))
+    assert (None if found is None else set(found)) == expected
+
+
+def test_remembered_values_never_leak_from_one_contact_to_another():
+    titles = ["VP Sales", "Student", "VP Sales", "", "Director", "Student"] * 3
+    for title in titles:
+        person = contact(jobtitle=title) if title else contact()
+        assert verdict_for(person, [], SHIPPED, NOW).rules_fired == \
+            tuple(rule.label for rule in SHIPPED.fit if plain_holds(rule.when, person, [], NOW) is not None)
