@@ -1,11 +1,12 @@
-# Two commands for a fresh machine with only Python 3.11+:
+# Two commands for a fresh machine with only Python 3.11+ (and `make demo` to see it work first):
+#   make demo  - a virtualenv from requirements.txt, then the whole flow on the sample data (no accounts needed)
 #   make run   - a virtualenv from requirements.txt, migrations, then Handoff on http://localhost:8000
 #   make test  - a virtualenv with the dev requirements, then the whole suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check-config bench clean
+.PHONY: demo run test check-config bench clean
 
 $(BIN)/.installed-run: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,9 @@ $(BIN)/.installed-dev: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(BIN)/.installed-run
+
+demo: $(BIN)/.installed-run
+	$(BIN)/python -m bot demo $(DEMO_ARGS)
 
 run: $(BIN)/.installed-run
 	$(BIN)/python -m bot migrate

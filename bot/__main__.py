@@ -1,5 +1,5 @@
 """The CLI: python -m bot run | web | worker | migrate | check-config [DIR] | setup-hubspot | explain | backtest |
-export | tune."""
+export | tune | demo."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from bot.demo import add_arguments as add_demo_arguments
 from bot.logs import setup_logging
 from bot.rules import ConfigError, check_config, load_config
 from bot.scoring import watched_properties
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         return backtest(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "demo":       # needs no database, account or secrets: it brings its own fakes
+        from bot.demo import run as demo
+        return demo(args)
     if args.command == "check-config":
         return cmd_check_config(args.directory)
     try:
@@ -78,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--since", type=_day, default=None, help="leads that became MQLs from this date "
                                                                "(default: 90 days before --until)")
     tune.add_argument("--until", type=_day, default=None, help="... up to this date, exclusive (default: now)")
+    demo = sub.add_parser("demo", help="the whole flow on bundled sample data with no HubSpot or Slack account "
+                                       "(fake HubSpot and Slack on 127.0.0.1, a throwaway database)")
+    add_demo_arguments(demo)
     explain = sub.add_parser("explain", help="a contact's score history with the reasons for each score")
     explain.add_argument("contact_id")
     return parser
