@@ -6,22 +6,20 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Iterable, Iterator, NamedTuple, TextIO
 
-from sqlalchemy import Connection, Select, String, case, cast, func, select
+from sqlalchemy import Connection, DateTime, Integer, Select, String, and_, case, cast, func, select, type_coerce
 
+from bot.store.db import json_text
 from bot.store.schema import lead_events, leads
 
 COLUMNS = ("lead_id", "contact_id", "sdr", "owner_id", "source", "campaign", "high_intent", "score", "rules_fired",
            "action_at", "webhook_received_at", "mql_at", "alerted_at", "accepted_at", "first_touch_at", "touches",
            "decided_at", "decision", "decision_reason", "ae", "breaches", "breach_causes", "status")
-STREAM_BATCH = 5000   # rows fetched at a time: a million-step ledger streams in flat memory
+CAUSES = ("human", "system", "availability")   # why a deadline was missed (bot.sla)
+STREAM_BATCH = 20_000   # rows fetched at a time: a million-step ledger streams in flat memory
 _SEPARATOR = "\x1e"   # between a lead's breaches in the folded row
-_LEAD_COLUMNS = (leads.c.id, leads.c.contact_id, leads.c.owner_id, leads.c.assignee, leads.c.accepted_by,
-                 leads.c.high_intent, leads.c.score, leads.c.became_mql_at, leads.c.accepted_at, leads.c.touches,
-                 leads.c.decided_at, leads.c.decision, leads.c.decision_reason, leads.c.ae_user, leads.c.ae_owner_id,
-                 leads.c.status)
 
 
 class Breach(NamedTuple):
@@ -30,7 +28,11 @@ class Breach(NamedTuple):
 
 
 class Journey(NamedTuple):   # a tuple: built fast, since a report builds one per lead
-    """One lead's journey, its steps folded into the moments and facts the ledger and the report use."""
+    """One lead's journey, its steps folded into the moments and facts the ledger and the report use.
+
+    Times are naive UTC, as the store keeps them: a report subtracts hundreds of thousands of them, and giving each
+    a time zone costs more than the arithmetic. The export writes them with their +00:00.
+    """
     lead_id: int
     contact_id: str
     sdr: str | None                      # the Slack user who accepted it, else its assignee
@@ -51,34 +53,58 @@ class Journey(NamedTuple):   # a tuple: built fast, since a report builds one pe
     decision: str | None                 # sql | not_yet | no_response | disqualified
     decision_reason: str | None
     ae: str | None
-    breaches: tuple[Breach, ...]
+    missed: tuple[int, int, int]         # deadlines missed, by cause (CAUSES' order)
+    breach_log: str | None               # every breach, folded (read by `breaches`)
     status: str
+
+    @property
+    def breaches(self) -> tuple[Breach, ...]:
+        """The missed deadlines in time order, with their causes."""
+        if not self.breach_log:
+            return ()
+        entries = (json.loads(entry.partition("\t")[2] or "{}") for entry in sorted(self.breach_log.split(_SEPARATOR)))
+        return tuple(Breach(entry.get("deadline") or "", entry.get("cause") or "") for entry in entries)
 
 
 def journeys(conn: Connection, since: datetime | None = None, until: datetime | None = None) -> Iterator[Journey]:
     """Each lead that became an MQL in [since, until), oldest first, streamed. The database folds each lead's steps
-    into one row (first alert, first touch, the MQL step, the breaches): a million steps cross the wire as the
-    leads they belong to, not one by one."""
+    into one row (first alert, first touch, the MQL step's fields, the misses by cause) and reads the JSON: a
+    million steps cross the wire as the leads they belong to, ready to count."""
     streamed = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
     for row in streamed.execute(_journeys_query(since, until)):
         yield fold(row)
 
 
+def _naive(column):
+    return type_coerce(column, DateTime())   # the stored naive UTC, without UtcDateTime's per-value conversion
+
+
 def _journeys_query(since: datetime | None, until: datetime | None) -> Select:
-    step = lead_events.c
-    # Breaches keep their order: each is "time<TAB>detail", sorted in Python (string_agg and group_concat take no
-    # ORDER BY in common); JSON escapes control characters, so the record separator never occurs inside one.
-    breach = cast(step.at, String) + "\t" + step.detail
+    event = lead_events.c
+    # Each step once, with a breach's cause read from its JSON by the database (one parse per breach).
+    step = (select(event.lead_id, event.kind, event.at, event.detail,
+                   case((event.kind == "breach", json_text(event.detail, "cause"))).label("cause"))
+            .join_from(lead_events, leads, leads.c.id == event.lead_id))
+    step = _in_period(step, since, until).subquery().c
+    # Breaches keep their order for the export: each is "time<TAB>detail", sorted in Python (string_agg and
+    # group_concat take no ORDER BY in common); JSON escapes control characters, so the separator never occurs inside.
+    logged = cast(step.at, String) + "\t" + step.detail
     folded = (select(step.lead_id,
-                     func.min(case((step.kind == "alerted", step.at))).label("alerted_at"),
-                     func.min(case((step.kind == "touch", step.at))).label("first_touch_at"),
-                     func.min(case((step.kind == "mql", step.detail))).label("mql_detail"),
-                     func.aggregate_strings(case((step.kind == "breach", breach)), _SEPARATOR).label("breaches"))
-              .join_from(lead_events, leads, leads.c.id == step.lead_id))
-    steps = _in_period(folded, since, until).group_by(step.lead_id).subquery()
+                     func.min(case((step.kind == "alerted", _naive(step.at)))).label("alerted_at"),
+                     func.min(case((step.kind == "touch", _naive(step.at)))).label("first_touch_at"),
+                     func.min(case((step.kind == "mql", step.detail))).label("mql"),
+                     *(func.sum(case((step.cause == cause, 1), else_=0)).label(f"missed_{cause}") for cause in CAUSES),
+                     func.aggregate_strings(case((step.kind == "breach", logged)), _SEPARATOR).label("breach_log"))
+              .group_by(step.lead_id).subquery())
     # The column order is fold()'s.
-    query = (select(*_LEAD_COLUMNS, steps.c.alerted_at, steps.c.first_touch_at, steps.c.mql_detail, steps.c.breaches)
-             .join_from(leads, steps, steps.c.lead_id == leads.c.id, isouter=True))
+    query = (select(leads.c.id, leads.c.contact_id, func.coalesce(leads.c.accepted_by, leads.c.assignee),
+                    leads.c.owner_id, leads.c.high_intent, leads.c.score, folded.c.mql,
+                    _naive(leads.c.became_mql_at), folded.c.alerted_at, _naive(leads.c.accepted_at),
+                    folded.c.first_touch_at, leads.c.touches, _naive(leads.c.decided_at), leads.c.decision,
+                    leads.c.decision_reason, func.coalesce(leads.c.ae_user, leads.c.ae_owner_id),
+                    *(type_coerce(func.coalesce(folded.c[f"missed_{cause}"], 0), Integer()) for cause in CAUSES),
+                    folded.c.breach_log, leads.c.status)
+             .join_from(leads, folded, folded.c.lead_id == leads.c.id, isouter=True))
     return _in_period(query, since, until).order_by(leads.c.id)
 
 
@@ -91,30 +117,23 @@ def _in_period(query: Select, since: datetime | None, until: datetime | None) ->
 
 
 def fold(row) -> Journey:
-    """A lead with its folded steps -> its Journey."""
-    (lead_id, contact_id, owner_id, assignee, accepted_by, high_intent, score, mql_at, accepted_at, touches,
-     decided_at, decision, decision_reason, ae_user, ae_owner_id, status, alerted_at, first_touch_at, mql_detail,
-     breaches) = row   # by position: a Row's attributes cost a lookup each, and there are a million of them
+    """A lead's folded row -> its Journey (by position: a Row's attributes cost a lookup each, a million times)."""
+    (lead_id, contact_id, sdr, owner_id, high_intent, score, mql_detail, mql_at, alerted_at, accepted_at,
+     first_touch_at, touches, decided_at, decision, decision_reason, ae, human, system, availability, breach_log,
+     status) = row
     mql = json.loads(mql_detail) if mql_detail else {}
-    return Journey(
-        lead_id, contact_id, accepted_by or assignee, owner_id, mql.get("source"), mql.get("campaign"),
-        bool(high_intent), mql.get("score", score), tuple(mql.get("rules", ())), _parsed(mql.get("occurred_at")),
-        _parsed(mql.get("received_at")), mql_at, alerted_at, accepted_at, first_touch_at, touches, decided_at,
-        decision, decision_reason, ae_user or ae_owner_id, _breaches(breaches), status)
-
-
-def _breaches(folded: str | None) -> tuple[Breach, ...]:
-    if not folded:
-        return ()
-    found = []
-    for entry in sorted(folded.split(_SEPARATOR)):
-        detail = json.loads(entry.partition("\t")[2] or "{}")
-        found.append(Breach(detail.get("deadline") or "", detail.get("cause") or ""))
-    return tuple(found)
+    return Journey(lead_id, contact_id, sdr, owner_id, mql.get("source"), mql.get("campaign"), bool(high_intent),
+                   mql.get("score", score), tuple(mql.get("rules", ())), _parsed(mql.get("occurred_at")),
+                   _parsed(mql.get("received_at")), mql_at, alerted_at, accepted_at, first_touch_at, touches,
+                   decided_at, decision, decision_reason, ae, (human, system, availability), breach_log, status)
 
 
 def _parsed(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    """An ISO time from a step's detail as naive UTC, like the store's."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def ledger_rows(conn: Connection, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict]:
@@ -137,7 +156,7 @@ def as_row(journey: Journey) -> dict[str, Any]:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    return moment.replace(tzinfo=UTC).isoformat() if moment else None
 
 
 def write(rows: Iterable[dict], fmt: str, out: TextIO = sys.stdout) -> int:

@@ -17,13 +17,12 @@ from typing import Any, Iterable, Iterator, Mapping
 from sqlalchemy import Connection, func, select
 
 from bot.backtest import score_bands
-from bot.ledger import Journey, journeys
+from bot.ledger import CAUSES, Journey, journeys
 from bot.routing import team_of
 from bot.rules import Config
 from bot.store.schema import leads
 
 SQL, NOT_YET, NO_RESPONSE, DISQUALIFIED = "sql", "not_yet", "no_response", "disqualified"
-CAUSES = ("human", "system", "availability")
 # Speed to lead in the bands the seeds talk about (under 5 minutes for high intent, an hour at most).
 SPEED_BANDS = (("0-5 min", 5 * 60), ("5-15 min", 15 * 60), ("15-60 min", 60 * 60), ("60+ min", math.inf))
 UNKNOWN = "(unknown)"
@@ -50,19 +49,20 @@ class Tally:
 
 @dataclass(slots=True)
 class Compliance:
-    """One rep's or team's leads, those that met every deadline, and the breaches by cause."""
+    """One rep's or team's leads, those that met every deadline, and the misses by cause."""
     leads: int = 0
     met: int = 0
-    breaches: Counter = field(default_factory=Counter)
+    missed: list[int] = field(default_factory=lambda: [0] * len(CAUSES))
 
     def add(self, journey: Journey) -> None:
         self.leads += 1
-        self.met += not journey.breaches
-        self.breaches.update(breach.cause for breach in journey.breaches)
+        self.met += not any(journey.missed)
+        for index, count in enumerate(journey.missed):
+            self.missed[index] += count
 
     def as_dict(self, key: str) -> dict[str, Any]:
         return {"key": key, "leads": self.leads, "met": self.met, "compliance": rate(self.met, self.leads),
-                "breaches": {cause: self.breaches[cause] for cause in CAUSES}}
+                "breaches": dict(zip(CAUSES, self.missed))}
 
 
 @dataclass
