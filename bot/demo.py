@@ -5,7 +5,8 @@ scheduler: the code `python -m bot run` runs) against the project's fake HubSpot
 in the vendors' documented shapes (tests/fakes). Everything reaches Handoff over real HTTP as the vendors would
 send it: signed v3 HubSpot webhooks, and signed Slack interactivity requests on /slack/events.
 
-The fakes live in tests/fakes (they ship with the repository) and are imported only when the demo runs.
+The fakes live in tests/fakes (they ship with the repository). They and the service's modules are imported inside
+the functions that use them: `python -m bot` imports this module for its options on every command.
 
 Time: the sample export was taken at SAMPLE_AS_OF; its dates are moved so that moment is the demo's start.
 Waiting out an SLA is the one place the demo does not wait: Handoff's clock (Services.clock, the clock every
@@ -158,7 +159,6 @@ class Narrator:
 class SampleContact:
     contact: object                      # bot.models.Contact, as the export row reads
     activities: list = field(default_factory=list)   # bot.models.Activity from samples/activities.csv
-    warm: bool = False                   # the backtest's verdict at SAMPLE_AS_OF: an MQL
 
 
 def pick_contacts(how_many: int, config) -> list[SampleContact]:
@@ -171,11 +171,14 @@ def pick_contacts(how_many: int, config) -> list[SampleContact]:
     warm_wanted = max(LEAST_LEADS, how_many // 3)
     cold_wanted = how_many - warm_wanted
     by_contact: dict[str, list] = {}
-    for row in ActivityFile(SAMPLES / "activities.csv"):
+    activity_file = ActivityFile(SAMPLES / "activities.csv")
+    for row in activity_file:
         if not isinstance(row, Skipped):
             by_contact.setdefault(row.contact_id, []).append(row.activity)
+    activity_file.close()
     warm, cold = [], []
-    for row in ContactExport(SAMPLES / "contacts.csv"):
+    export = ContactExport(SAMPLES / "contacts.csv")
+    for row in export:
         if isinstance(row, Skipped):
             continue
         if (row.contact.get("lifecyclestage") or "") in STAGES_WITH_SALES:
@@ -186,9 +189,10 @@ def pick_contacts(how_many: int, config) -> list[SampleContact]:
         chosen = warm if is_mql else cold
         wanted = warm_wanted if is_mql else cold_wanted
         if len(chosen) < wanted:
-            chosen.append(SampleContact(row.contact, activities, is_mql))
+            chosen.append(SampleContact(row.contact, activities))
         if len(warm) >= warm_wanted and len(cold) >= cold_wanted:
             break
+    export.close()
     return _interleave(warm, cold)
 
 
@@ -307,7 +311,7 @@ def _service(stack: ExitStack, workdir: Path, hubspot, slack, clock: DemoClock):
         hubspot_api_base_url=hubspot.base_url, slack_bot_token=SLACK_TOKEN, slack_signing_secret=SLACK_SECRET,
         slack_api_base_url=slack.base_url, worker_poll_seconds=0.05, sweep_interval_seconds=0.5,
         hubspot_calls_per_10s=190)
-    _log_to_file(workdir / "service.log", settings.secrets())
+    stack.callback(_log_to_file(workdir / "service.log", settings.secrets()).close)
     engine = make_engine(settings.database_url)
     stack.callback(engine.dispose)
     migrate(engine)
@@ -316,14 +320,16 @@ def _service(stack: ExitStack, workdir: Path, hubspot, slack, clock: DemoClock):
     return svc
 
 
-def _log_to_file(path: Path, secrets: list[str]) -> None:
-    """The service's log lines go to a file (the terminal is for the story), secrets redacted as always."""
+def _log_to_file(path: Path, secrets: list[str]):
+    """The service's log lines go to a file (the terminal is for the story), secrets redacted as always.
+    Returns the file, for the caller to close once the service has stopped."""
     import logging
     from bot.logs import setup_logging
     setup_logging(secrets)
-    handler = logging.getLogger().handlers[0]
-    handler.setStream(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - closed with the handler below
+    stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by the caller's exit stack
+    logging.getLogger().handlers[0].setStream(stream)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return stream
 
 
 def _serve(stack: ExitStack, svc) -> str:
