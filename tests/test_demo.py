@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from argparse import ArgumentParser
@@ -17,14 +18,18 @@ REPO = Path(__file__).resolve().parent.parent
 PLANTED_TOKEN = "pat-na1-00000000-planted-by-test-demo"
 
 
-def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    """A scratch TMPDIR, and vendor settings the demo must ignore (an unroutable address, a planted token)."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"} | {
+    return {key: value for key, value in os.environ.items() if key != "DATABASE_URL"} | {
         "TMPDIR": str(scratch), "HUBSPOT_ACCESS_TOKEN": PLANTED_TOKEN, "SLACK_BOT_TOKEN": "xoxb-planted-by-test",
         "HUBSPOT_API_BASE_URL": "http://192.0.2.1:9", "SLACK_API_BASE_URL": "http://192.0.2.1:9/"}
-    return subprocess.run([sys.executable, "-m", "bot", "demo", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
+
+
+def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", "demo", *args], cwd=REPO, env=demo_env(tmp_path),
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +67,24 @@ def test_keep_leaves_the_database_config_and_log_in_the_directory(tmp_path):
     assert {"handoff-demo.sqlite3", "service.log", "config"} <= {p.name for p in kept.iterdir()}
     assert "┌─ Slack" not in done.stdout, "--quiet shows the headlines, not the cards"
     assert PLANTED_TOKEN not in (kept / "service.log").read_text()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_ctrl_c_stops_the_servers_and_removes_the_temp_files(tmp_path):
+    # SIGINT as the terminal sends it; restored to its default in the child in case this runner ignores it.
+    demo = subprocess.Popen([sys.executable, "-m", "bot", "demo", "--contacts", "4"], cwd=REPO,
+                            env=demo_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    for line in demo.stdout:          # the story is under way: the service, the fakes and the temp dir exist
+        lines.append(line)
+        if " 1. HubSpot:" in line:
+            break
+    assert list((tmp_path / "tmp").iterdir()), "the demo's temp dir exists while it runs"
+    demo.send_signal(signal.SIGINT)
+    rest = demo.stdout.read()
+    assert demo.wait(timeout=60) == 130, "".join(lines) + rest
+    assert "Stopped; the servers are down and the temp files removed." in rest
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
