@@ -111,6 +111,7 @@ class _Judged(NamedTuple):
 
 
 def _judge(plan: _Plan, facts: Facts, activities: Sequence[Activity], was_mql: bool) -> _Judged:
+    """The one place a contact is scored: score_contact and verdict_for only dress the result."""
     rules, now = plan.config, facts.now
     remembered = plan.by_values(facts)
     fired = _fired(plan, facts, remembered)
@@ -131,9 +132,9 @@ def _judge(plan: _Plan, facts: Facts, activities: Sequence[Activity], was_mql: b
 def _fired(plan: _Plan, facts: Facts, remembered: Judged) -> dict[str, list[Fired]]:
     """Every fit and engagement rule whose condition holds, with its points (decayed), by axis in file order."""
     fired: dict[str, list[Fired]] = {axis: [] for axis in AXES}
-    now, done = facts.now, facts.by_kind
+    now, kinds_done = facts.now, facts.by_kind
     for step in plan.steps:
-        if step.kinds is not None and step.kinds.isdisjoint(done):
+        if step.kinds is not None and step.kinds.isdisjoint(kinds_done):
             continue
         seen = step.test(facts) if step.remembered is None else remembered[step.remembered]
         if seen is not None:
