@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 
 from bot.activities import FIRST_CONVERSION, PAGE_VIEWS, RECENT_CONVERSION, TRAIL_PROPERTIES, activities_from_contact
-from bot.charts import Canvas
+from bot.png import Canvas
 from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ContactExport, ExportError, NotSorted, SkipLog, Skipped,
                             parse_export_time)
 from bot.models import COMPANY_PREFIX, Activity, Contact, Score
@@ -694,7 +694,7 @@ def _points(value: float) -> str:
     return f"{round(value, 1):g}"
 
 
-# --- the histogram as a PNG (no plotting library: bot.charts' Canvas and PNG writer) ---------------
+# --- the histogram as a PNG (no plotting library: bot.png's Canvas and PNG writer) ---------------
 
 PNG_SIZE = (720, 360)
 _MARGINS = (56, 16, 24, 36)          # left, right, top, bottom

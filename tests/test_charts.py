@@ -5,8 +5,9 @@ import copy
 
 import pytest
 
-from bot.charts import (CHART_SIZE, Canvas, conversion_png, dq_png, draw_chart, encode_png, report_charts, speed_png,
+from bot.charts import (CHART_SIZE, conversion_png, dq_png, draw_chart, report_charts, speed_png,
                         volume_png, weekly_target)
+from bot.png import Canvas, encode_png
 from tests.test_backtest import pixel, read_png
 
 WEEKS = [("2026-11-02", 30), ("2026-11-09", 41), ("2026-11-16", 25)]
