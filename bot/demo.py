@@ -66,7 +66,10 @@ SDRS = (Person("201", "U0RILEY", "Riley", "Park"), Person("202", "U0SASHA", "Sas
         Person("203", "U0JORDAN", "Jordan", "Okafor"))
 AE = Person("401", "U0AVERY", "Avery", "Stone")
 MANAGER = Person("501", "U0MORGAN", "Morgan", "Lee")
-CHANNELS = {"leads": "#leads", "managers": "#sales-managers", "fallback": "#leads-unassigned", "ops": "#marketing-ops"}
+# Channel ids, as Slack shows them under a channel's details (names would be looked up first), with their names.
+CHANNELS = {"leads": "C0LEADS", "managers": "C0MANAGERS", "fallback": "C0UNASSIGNED", "ops": "C0MKTOPS"}
+CHANNEL_NAMES = {"C0LEADS": "#leads", "C0MANAGERS": "#sales-managers", "C0UNASSIGNED": "#leads-unassigned",
+                 "C0MKTOPS": "#marketing-ops"}
 
 DEMO_ROUTING = f"""\
 # The demo's routing: the fake HubSpot's owners and the fake Slack's users (python -m bot demo).
@@ -484,7 +487,7 @@ class Watch:
 _LINK = re.compile(r"<([^|<>]+)\|([^<>]+)>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|<>]*\|([^<>]+)>")
-_EMOJI = re.compile(r":[a-z0-9_+-]+: ?")
+_EMOJI = re.compile(r":[a-z][a-z0-9_+-]*: ?")   # :zap:, not the :03: of 14:03:30
 _NAMES = {person.slack_id: person.handle for person in (*SDRS, AE, MANAGER)}
 
 
@@ -528,7 +531,7 @@ def where(channel: str) -> str:
     for person in (*SDRS, AE, MANAGER):
         if channel in (person.slack_id, "D" + person.slack_id[1:]):
             return f"DM to {person.handle}"
-    return channel
+    return CHANNEL_NAMES.get(channel, channel)
 
 
 def show_card(story: Narrator, channel: str, params: dict, *, last: int | None = None,
@@ -632,14 +635,22 @@ def show_scores(world: World, story: Narrator, samples: list[SampleContact], nam
 def show_alert(world: World, story: Narrator, watch: Watch, lead) -> None:
     rep = _person(lead.assignee)
     story.step(f"Slack: the alert {rep.handle if rep else 'the SDR'} sees (the DM; the same card is in "
-               f"{CHANNELS['leads']})")
-    posts = watch.new_posts()
-    story.say(f"   {len(posts)} Slack messages posted for the new leads")
-    card = next(((c, p) for c, p in posts if c.startswith("D") and str(lead.id) in json.dumps(p.get("blocks"))),
-                None)
+               f"{where(CHANNELS['leads'])})")
+    story.say(f"   {len(watch.new_posts())} Slack messages posted for the new leads")
+    # The card as it is now: Handoff edits it in place when later activity changes the score.
+    dm = "D" + lead.assignee[1:] if lead.assignee else CHANNELS["fallback"]
+    card = next((m for m in world.slack.messages.get(dm, []) if is_card_of(m, lead.id)), None)
     if card:
-        show_card(story, *card)
+        show_card(story, dm, card)
     story.pause(2.5)
+
+
+def is_card_of(message: dict, lead_id: int) -> bool:
+    """A lead's card carries the lead id as its buttons' value."""
+    blocks = message.get("blocks") or []
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return any(element.get("value") == str(lead_id) for block in blocks if block.get("type") == "actions"
+               for element in block.get("elements") or [])
 
 
 def _person(slack_id: str | None) -> Person | None:
@@ -669,8 +680,7 @@ def accept(world: World, story: Narrator, watch: Watch, lead, names: dict[str, s
 
 def _card_now(world: World, story: Narrator, lead_id: int) -> None:
     """The card as edited in place (chat.update), in the leads channel."""
-    updates = [c.params for c in list(world.slack.calls) if c.method == "chat.update"
-               and str(lead_id) in json.dumps(c.params.get("blocks"))]
+    updates = [c.params for c in list(world.slack.calls) if c.method == "chat.update" and is_card_of(c.params, lead_id)]
     if updates:
         show_card(story, updates[-1].get("channel", ""), updates[-1], last=3)
 
