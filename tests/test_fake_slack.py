@@ -380,3 +380,106 @@ def test_fail_next_scripts_a_failed_upload_and_a_failed_completion(fake_slack: F
     assert fake_slack.files == [] and fake_slack.messages.get("C1") is None
     assert client.files_upload_v2(channel="C1", filename="a.png", content=PNG)["file"]["id"]
     assert len(fake_slack.files) == 1 and fake_slack.messages["C1"][0]["files"][0]["name"] == "a.png"
+
+
+# --- channels: an id and a name; only chat.postMessage takes the name ----------------------------------------
+
+def test_a_post_to_a_name_answers_with_the_channel_id(fake_slack: FakeSlack, client: WebClient) -> None:
+    leads = fake_slack.add_channel("leads", id="C0123ABCD")
+    answer = client.chat_postMessage(channel="#leads", text="one")
+    assert answer["channel"] == leads == "C0123ABCD"
+    assert client.chat_postMessage(channel="leads", text="two")["channel"] == leads   # "#" is optional
+    made = client.chat_postMessage(channel="#brand-new", text="x")["channel"]          # made on a first post
+    assert made.startswith("C") and fake_slack.channels[made]["name"] == "brand-new"
+    assert [m["text"] for m in fake_slack.messages[leads]] == ["one", "two"] and "#leads" not in fake_slack.messages
+    client.chat_update(channel="#leads", ts=answer["ts"], text="one, edited")
+    assert fake_slack.messages[leads][0]["text"] == "one, edited"
+
+
+@pytest.mark.parametrize("call", [
+    lambda c, ts: c.conversations_history(channel="#leads"),
+    lambda c, ts: c.conversations_history(channel="leads"),
+    lambda c, ts: c.conversations_replies(channel="#leads", ts=ts),
+    lambda c, ts: c.files_upload_v2(channel="#leads", filename="a.png", content=PNG),
+    lambda c, ts: c.files_completeUploadExternal(files=[{"id": sent_upload(c)}], channels=["C1", "#leads"]),
+    lambda c, ts: c.chat_update(channel="#nobody", ts=ts, text="x"),
+], ids=["history", "history-bare-name", "replies", "upload-channel-id", "upload-channels", "update-unknown-name"])
+def test_methods_that_take_only_ids_refuse_a_name(fake_slack: FakeSlack, client: WebClient, call: Any) -> None:
+    ts = client.chat_postMessage(channel="#leads", text="parent")["ts"]
+    assert slack_error(lambda: call(client, ts)) == "channel_not_found"
+    assert fake_slack.files == []
+
+
+def sent_upload(client: WebClient) -> str:
+    """The id of a file whose bytes reached the upload URL, ready for files.completeUploadExternal."""
+    answer = client.files_getUploadURLExternal(filename="a.png", length=3)
+    requests.post(answer["upload_url"], data=b"abc", timeout=5)
+    return answer["file_id"]
+
+
+def test_an_upload_to_several_channel_ids_is_shared_in_each(fake_slack: FakeSlack, client: WebClient) -> None:
+    client.files_completeUploadExternal(files=[{"id": sent_upload(client)}], channels=["C1", "C2"])
+    assert fake_slack.files[0]["channels"] == ["C1", "C2"]
+    assert [fake_slack.messages[c][0]["files"][0]["name"] for c in ("C1", "C2")] == ["a.png", "a.png"]
+
+
+def test_posting_to_an_archived_channel_is_refused(fake_slack: FakeSlack, client: WebClient) -> None:
+    fake_slack.add_channel("old", is_archived=True)
+    assert slack_error(lambda: client.chat_postMessage(channel="#old", text="x")) == "is_archived"
+
+
+def test_channel_names_and_ids_are_unique(fake_slack: FakeSlack) -> None:
+    fake_slack.add_channel("leads", id="C0LEADS")
+    with pytest.raises(ValueError):
+        fake_slack.add_channel("#leads")
+    with pytest.raises(ValueError):
+        fake_slack.add_channel("other", id="C0LEADS")
+
+
+def test_conversations_list_in_slacks_shape(fake_slack: FakeSlack, client: WebClient) -> None:
+    public = fake_slack.add_channel("leads")
+    private = fake_slack.add_channel("deals", is_private=True)
+    archived = fake_slack.add_channel("old", is_archived=True)
+    dm = client.conversations_open(users="U0REP")["channel"]["id"]
+    answer = client.conversations_list()                                 # default types: public_channel
+    assert [c["id"] for c in answer["channels"]] == [public, archived]
+    assert answer["response_metadata"] == {"next_cursor": ""}
+    leads = answer["channels"][0]
+    assert {k: leads[k] for k in ("name", "is_channel", "is_private", "is_archived", "is_member", "is_im")} == \
+        {"name": "leads", "is_channel": True, "is_private": False, "is_archived": False, "is_member": True,
+         "is_im": False}
+    both = client.conversations_list(types="public_channel,private_channel", exclude_archived=True)
+    assert [c["id"] for c in both["channels"]] == [public, private] and both["channels"][1]["is_private"] is True
+    fake_slack.scopes = fake_slack.scopes + ("im:read",)
+    assert [c["id"] for c in client.conversations_list(types=["im"])["channels"]] == [dm]
+
+
+def test_conversations_list_pages_with_a_cursor(fake_slack: FakeSlack, client: WebClient) -> None:
+    made = [fake_slack.add_channel(f"team-{number}") for number in range(5)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = client.conversations_list(limit=2, cursor=cursor)
+        seen += [c["id"] for c in page["channels"]]
+        pages += 1
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert (seen, pages) == (made, 3)
+    assert [c["id"] for c in client.conversations_list(limit=1000)["channels"]] == made
+
+
+@pytest.mark.parametrize("params, error", [
+    ({"limit": 1001}, "invalid_limit"), ({"limit": 0}, "invalid_limit"), ({"limit": "many"}, "invalid_limit"),
+    ({"cursor": "not base64!"}, "invalid_cursor"), ({"cursor": "Y2hhbm5lbDpDTk9QRQ=="}, "invalid_cursor"),
+    ({"types": "public_channel,galaxy"}, "invalid_types"),
+])
+def test_conversations_list_refusals(fake_slack: FakeSlack, client: WebClient, params: dict, error: str) -> None:
+    fake_slack.add_channel("leads")
+    assert slack_error(lambda: client.api_call("conversations.list", params=params)) == error
+
+
+def test_conversations_list_needs_the_read_scope_of_each_type(client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        client.conversations_list(types="public_channel,private_channel,mpim")
+    assert caught.value.response["error"] == "missing_scope" and caught.value.response["needed"] == "mpim:read"
+    assert "channels:read" in caught.value.response["provided"]

@@ -45,6 +45,8 @@ SCOPES = {
     "groups:history": "the same in private channels",
     "im:history": "the same in DMs",
     "files:write": "files.getUploadURLExternal / files.completeUploadExternal: the review's charts",
+    "channels:read": "conversations.list: a configured channel name -> its id, for history and uploads",
+    "groups:read": "the same for private channels",
 }
 
 

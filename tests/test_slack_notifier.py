@@ -14,7 +14,9 @@ from bot.slack_blocks import alert_message
 from integrations.errors import IntegrationError
 from integrations.slack.notifier import PostedMessage, SlackCallFailed, SlackNotifier, make_web_client
 from integrations.slack.users import SlackUserDirectory
-from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_hubspot import FakeHubSpot
+from tests.fakes.fake_slack import DEFAULT_SCOPES, FakeSlack
+from tests.harness import System, write_config
 
 TOKEN = "xoxb-123456-secret-do-not-log"
 NOW = datetime(2026, 11, 23, 10, 2, 10, tzinfo=timezone.utc)
@@ -185,6 +187,110 @@ def test_the_default_sdk_retry_would_have_posted_twice(fake_slack: FakeSlack) ->
     assert make_web_client(TOKEN, fake_slack.base_url).retry_handlers == []
 
 
+# --- channels the config names ("#leads"): history and uploads need the id ------------------------------------
+
+def methods_since(fake_slack: FakeSlack, start: int) -> list[str]:
+    return [call.method for call in fake_slack.calls[start:]]
+
+
+def test_a_retry_to_a_named_channel_finds_the_first_post_by_id(fake_slack: FakeSlack,
+                                                               notifier: SlackNotifier) -> None:
+    leads = fake_slack.add_channel("leads")
+    fake_slack.drop_connection_after_post = 1
+    assert not failure(lambda: post(notifier, channel="#leads")).permanent   # landed, but the answer was lost
+    start = len(fake_slack.calls)
+    retried = post(notifier, channel="#leads", look_for_duplicate=True)
+    assert methods_since(fake_slack, start) == ["conversations.list", "conversations.history"]
+    assert fake_slack.calls[-1].params["channel"] == leads
+    assert retried == PostedMessage(channel=leads, ts=fake_slack.messages[leads][0]["ts"])
+    assert len(fake_slack.messages[leads]) == 1 and fake_slack.count("chat.postMessage") == 1
+
+
+def test_a_name_is_learnt_from_a_posts_answer(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    first = post(notifier, key="alert:11", channel="#leads")        # the fake makes #leads on this first post
+    assert first.channel.startswith("C") and first.channel != "#leads"
+    parent = post(notifier, key="alert:12", channel="#leads", look_for_duplicate=True)
+    reply = post(notifier, key="remind:12:1", channel="#leads", thread_ts=parent.ts, look_for_duplicate=True)
+    assert fake_slack.count("conversations.list") == 0          # the id came back with the first post
+    assert [c.params["channel"] for c in fake_slack.calls if c.method.startswith("conversations.")] == [first.channel] * 2
+    assert [m["ts"] for m in fake_slack.messages[first.channel]] == [first.ts, parent.ts, reply.ts]
+
+
+def test_the_channel_list_is_paged_through_to_the_name(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    for number in range(250):
+        fake_slack.add_channel(f"team-{number:03d}")
+    deals = fake_slack.add_channel("deals", is_private=True)   # a private channel the app was invited to
+    fake_slack.add_channel("marketing")
+    post(notifier, channel="#deals", look_for_duplicate=True)
+    lists = [call.params for call in fake_slack.calls if call.method == "conversations.list"]
+    assert [("cursor" in params, params["limit"]) for params in lists] == [(False, "200"), (True, "200")]
+    assert all(p["types"] == "public_channel,private_channel" and p["exclude_archived"] == "1" for p in lists)
+    assert len(fake_slack.messages[deals]) == 1
+    post(notifier, key="alert:13", channel="#team-007", look_for_duplicate=True)    # learnt on the way: no list
+    assert fake_slack.count("conversations.list") == 2
+
+
+@pytest.mark.parametrize("channel", ["#nowhere", "#old-leads"])
+def test_a_name_no_channel_has_fails_clearly_and_posts_nothing(fake_slack: FakeSlack, notifier: SlackNotifier,
+                                                               channel: str) -> None:
+    fake_slack.add_channel("old-leads", is_archived=True)
+    for call in (lambda: post(notifier, channel=channel, look_for_duplicate=True),
+                 lambda: upload(notifier, channel=channel)):
+        seen = failure(call)
+        assert seen.permanent and isinstance(seen, IntegrationError)
+        assert seen.message == (f"Slack: no channel named {channel}: invite the app or check routing.yaml"
+                                " (reports.yaml for the review)")
+    assert fake_slack.count("chat.postMessage") == 0 and fake_slack.count("files.getUploadURLExternal") == 0
+    assert fake_slack.files == []
+
+
+def test_a_token_without_channels_read_fails_permanently() -> None:
+    with FakeSlack(scopes=tuple(s for s in DEFAULT_SCOPES if s != "channels:read")) as old_install:
+        notifier = SlackNotifier(make_web_client(TOKEN, old_install.base_url))
+        seen = failure(lambda: post(notifier, channel="#leads", look_for_duplicate=True))
+        assert seen.permanent and seen.message == "Slack conversations.list failed (HTTP 200): missing_scope"
+        assert old_install.count("chat.postMessage") == 0
+
+
+def test_a_listing_outage_is_transient_and_not_remembered(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    leads = fake_slack.add_channel("leads")
+    fake_slack.fail_next("conversations.list", status=503)
+    assert not failure(lambda: post(notifier, channel="#leads", look_for_duplicate=True)).permanent
+    assert post(notifier, channel="#leads", look_for_duplicate=True).channel == leads
+    assert fake_slack.count("chat.postMessage") == 1
+
+
+def test_an_upload_to_a_named_channel_shares_by_id_once(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
+    reviews = fake_slack.add_channel("sales-leadership", is_private=True)
+    first = upload(notifier, channel="#sales-leadership")
+    complete = next(c for c in fake_slack.calls if c.method == "files.completeUploadExternal")
+    assert complete.params["channel_id"] == reviews and fake_slack.files[0]["channel"] == reviews
+    assert upload(notifier, channel="#sales-leadership", look_for_duplicate=True) == first
+    assert len(fake_slack.files) == 1 and fake_slack.count("conversations.list") == 1
+
+
+def test_the_shipped_config_style_survives_lost_answers_end_to_end(sqlite_engine: Any, tmp_path: Path,
+                                                                   fake_slack: FakeSlack) -> None:
+    """routing.yaml with channel names, as config/routing.yaml ships: every card lands once and completes."""
+    routing = ('sdr_pool: ["201"]\nmanagers: ["UMANAGER"]\nslack_users: {}\n'
+               'channels:\n  leads: "#leads"\n  managers: "#sales-managers"\n  fallback: "#leads-unassigned"\n')
+    leads = fake_slack.add_channel("leads")
+    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    with FakeHubSpot() as hubspot:
+        hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
+        system = System(sqlite_engine, write_config(tmp_path / "config", routing=routing), hubspot, fake_slack)
+        system.add_warm_contact("501")
+        fake_slack.drop_connection_after_post = 2          # both cards land and both answers are lost
+        system.post_webhook([system.demo_request("501")])
+        for _ in range(6):
+            system.drain()
+            system.clock.advance(seconds=120)
+    assert fake_slack.drop_connection_after_post == 0 and fake_slack.count("chat.postMessage") == 2
+    assert len(system.posts(leads)) == 1 and len(system.posts("D")) == 1
+    assert [e.state for e in system.effects() if e.state != "done"] == []
+    assert any(c.method == "conversations.history" and c.params["channel"] == leads for c in fake_slack.calls)
+
+
 # --- owner -> Slack user ---------------------------------------------------------------------------------------
 
 class Clock:
@@ -245,6 +351,8 @@ SCOPE_METHODS = {
     "groups:history": {"conversations.history", "conversations.replies"},
     "im:history": {"conversations.history", "conversations.replies"},
     "files:write": {"files.getUploadURLExternal", "files.completeUploadExternal"},
+    "channels:read": {"conversations.list"},
+    "groups:read": {"conversations.list"},
 }
 
 
@@ -274,6 +382,8 @@ def test_every_manifest_scope_is_one_the_notifier_uses(fake_slack: FakeSlack, no
     notifier.post_ephemeral(channel=parent.channel, user="U0REP", text="x")
     notifier.lookup_user_by_email("riley@example.com")
     notifier.upload_file(channel=parent.channel, filename="a.png", title="a", content=b"png", alt_text="a")
+    fake_slack.add_channel("reports")
+    notifier.upload_file(channel="#reports", filename="b.png", title="b", content=b"png", alt_text="b")
     used = {call.method for call in fake_slack.calls}
     assert {scope for scope, methods in SCOPE_METHODS.items() if not methods & used} == set()
 

@@ -5,6 +5,10 @@ Retry policy is the worker's, not slack_sdk's: its connection-error retry re-sen
 after a reset, which posts twice when the first attempt had landed (specs/reliability.md §0.5).
 Instead each post carries its effect key as message metadata, and a retry whose earlier outcome
 is unknown first looks for that key in the channel (specs/reliability.md §4.2).
+
+Config may name a channel ("#leads") or give its id. chat.postMessage takes either, but
+conversations.history/replies and files.completeUploadExternal take only ids, so a name is turned into
+its id (learnt from chat.postMessage's answers and from conversations.list) before those calls.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from integrations.errors import IntegrationError
 
 EFFECT_EVENT_TYPE = "handoff_effect"
 HISTORY_WINDOW = 100           # how far back a retry looks for its own earlier post
+CHANNEL_PAGE = 200             # conversations.list page size: Slack advises no more than 200
+LISTED_TYPES = "public_channel,private_channel"   # private ones are listed only when the app is a member
 TIMEOUT_SECONDS = 10
 
 # Retrying cannot help with these: the token, the channel, the scopes or the payload must change.
@@ -39,6 +45,7 @@ PERMANENT_ERRORS = frozenset({
 })
 _ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
+_CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]+")     # public (C), private (G, older ones) and DM (D) channel ids
 
 
 def make_web_client(token: str, base_url: str, *, timeout: int = TIMEOUT_SECONDS) -> WebClient:
@@ -66,6 +73,7 @@ class SlackNotifier:
     def __init__(self, client: WebClient):
         self._client = client
         self._dm_channels: dict[str, str] = {}
+        self._channel_ids: dict[str, str] = {}   # channel name (no "#") -> id; a channel keeps its id when renamed
 
     def open_dm(self, user_id: str) -> str:
         """The D… channel id of the bot's DM with `user_id` (posting to a U… id lands in Slackbot's DM).
@@ -81,12 +89,14 @@ class SlackNotifier:
                      thread_ts: str | None = None, look_for_duplicate: bool = False) -> PostedMessage:
         """Post once per effect_key: with look_for_duplicate, an earlier post carrying the key is returned instead."""
         if look_for_duplicate:
+            channel = self.channel_id(channel)
             earlier = self._find_effect(channel, effect_key, thread_ts)
             if earlier is not None:
                 return earlier
         response = _call("chat.postMessage", self._client.chat_postMessage, channel=channel, text=text,
                          blocks=blocks, thread_ts=thread_ts, metadata=_effect_metadata(effect_key),
                          unfurl_links=False, unfurl_media=False)
+        self._learn_channel(channel, response["channel"])   # Slack answers a name with the channel's id
         return PostedMessage(channel=response["channel"], ts=response["ts"])
 
     def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict] | None) -> None:
@@ -99,12 +109,14 @@ class SlackNotifier:
 
     def upload_file(self, *, channel: str, filename: str, title: str, content: bytes, alt_text: str,
                     thread_ts: str | None = None, look_for_duplicate: bool = False) -> str:
-        """Share a file in `channel` (a C… id: files.completeUploadExternal takes no names), once per filename:
-        with look_for_duplicate, a file of that name already shared there (or in the thread) is its answer.
+        """Share a file in `channel` (a name is turned into its id: files.completeUploadExternal takes no
+        names), once per filename: with look_for_duplicate, a file of that name already shared there (or in
+        the thread) is its answer.
 
         files_upload_v2 is three calls: files.getUploadURLExternal, a POST of the bytes to the URL it gave,
         files.completeUploadExternal. Any of them failing is one IntegrationError for the whole upload.
         """
+        channel = self.channel_id(channel)
         if look_for_duplicate:
             earlier = self._find_file(channel, filename, thread_ts)
             if earlier is not None:
@@ -122,6 +134,40 @@ class SlackNotifier:
                 return None
             raise
         return response["user"]["id"]
+
+    def channel_id(self, channel: str) -> str:
+        """The id of `channel`, given as an id (returned as it is) or as a name such as "#leads".
+
+        A name is looked up once per process: from an earlier post's answer, else by paging through
+        conversations.list (public channels, and private ones the app was invited to).
+        """
+        if _CHANNEL_ID.fullmatch(channel):
+            return channel
+        name = _channel_name(channel)
+        if name not in self._channel_ids:
+            self._list_channels_until(name)
+        if name not in self._channel_ids:
+            # Slack lists only the private channels the app is in: an uninvited one looks like no channel.
+            raise IntegrationError(f"Slack: no channel named #{name}: invite the app or check routing.yaml"
+                                   " (reports.yaml for the review)",
+                                   permanent=True)
+        return self._channel_ids[name]
+
+    def _list_channels_until(self, name: str) -> None:
+        """Learn the ids of the workspace's channels, a page at a time, until `name` is among them."""
+        cursor = None
+        while True:
+            response = _call("conversations.list", self._client.conversations_list, types=LISTED_TYPES,
+                             exclude_archived=True, limit=CHANNEL_PAGE, cursor=cursor)
+            for listed in response.get("channels") or []:
+                self._channel_ids[listed["name"]] = listed["id"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if name in self._channel_ids or not cursor:
+                return
+
+    def _learn_channel(self, channel: str, channel_id: str) -> None:
+        if not _CHANNEL_ID.fullmatch(channel):
+            self._channel_ids[_channel_name(channel)] = channel_id
 
     def _find_effect(self, channel: str, effect_key: str, thread_ts: str | None) -> PostedMessage | None:
         for message in self._recent_messages(channel, thread_ts):
@@ -146,6 +192,11 @@ class SlackNotifier:
                 if shared.get("name") == filename:
                     return shared.get("id")
         return None
+
+
+def _channel_name(channel: str) -> str:
+    """ "#leads" and "leads" are the same channel to Slack."""
+    return channel.removeprefix("#")
 
 
 def _effect_metadata(effect_key: str) -> dict:

@@ -5,9 +5,18 @@ methods Handoff uses; files_upload_v2's three steps (files.getUploadURLExternal 
 this fake, the bytes are POSTed there, files.completeUploadExternal shares them); a `response_url` endpoint; scripted failures (429 + Retry-After, 5xx, error
 codes, a connection dropped after the message was stored); Block Kit limit checks (§5) answered
 with `invalid_blocks`; and a record of any special mention that would ping a channel (§8).
+
+Channels are modelled as Slack has them: an id (C…) and a name. chat.postMessage takes either and
+answers with the id; conversations.history / replies and files.completeUploadExternal take only ids and
+answer a name with `channel_not_found`; conversations.list pages through them with a cursor. A test adds
+channels with add_channel(), or a post creates one: a post to a name makes that channel with a fresh id, a
+post to an id takes the id as an existing channel (the fake does not know the workspace's channels).
+`messages` is keyed by channel id.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import itertools
@@ -29,7 +38,11 @@ TEAM_ID = "T0001"
 BOT_ID = "B0HANDOFF"
 BOT_USER_ID = "U0HANDOFF"
 DEFAULT_SCOPES = ("chat:write", "im:write", "users:read", "users:read.email",
-                  "channels:history", "groups:history", "im:history", "files:write")
+                  "channels:history", "groups:history", "im:history", "files:write", "channels:read", "groups:read")
+# conversations.list: the scope each conversation type needs (docs: conversations.list, "Scopes").
+LIST_SCOPES = {"public_channel": "channels:read", "private_channel": "groups:read", "mpim": "mpim:read",
+               "im": "im:read"}
+LIST_LIMIT = 1000                # conversations.list: "an integer no larger than 1000" (invalid_limit above)
 UPLOAD = "upload"                # the name fail_next() and calls use for the POST of a file's bytes
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024   # Slack's 1 GB per file (file_upload_size_restricted above it)
 ALT_TEXT_LIMIT = 1000            # files.getUploadURLExternal's alt_txt (alt_txt_too_large above it)
@@ -42,6 +55,7 @@ JSON_PARAMS = ("blocks", "metadata", "view", "attachments", "files")
 _SPECIAL_MENTION = re.compile(r"<!(?:channel|here|everyone)\b")
 _RAW_MENTION = re.compile(r"(?<![\w<])@(?:channel|here|everyone)\b")
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
+_CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -61,11 +75,12 @@ class _Failure:
 
 
 class SlackError(Exception):
-    """A Web API method answered `{"ok": false, "error": code}`."""
+    """A Web API method answered `{"ok": false, "error": code, **details}` (missing_scope adds needed/provided)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, **details: str):
         super().__init__(code)
         self.code = code
+        self.details = details
 
 
 class FakeSlack(LoopbackServer):
@@ -77,7 +92,8 @@ class FakeSlack(LoopbackServer):
         self.scopes = scopes
         self.clock = clock              # for trigger and response_url expiry; tests may replace it
         self.calls: list[Call] = []
-        self.messages: dict[str, list[dict]] = {}
+        self.messages: dict[str, list[dict]] = {}   # channel id -> its messages, oldest first
+        self.channels: dict[str, dict] = {}         # channel id -> the channel, as conversations.list shows it
         self.ephemerals: list[dict] = []
         self.hook_posts: list[dict] = []
         self.injections: list[str] = []
@@ -104,6 +120,7 @@ class FakeSlack(LoopbackServer):
             "users.info": self._user_info, "views.open": self._open_view, "views.update": self._update_view,
             "views.publish": self._publish_view, "reactions.add": self._add_reaction,
             "files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete_upload,
+            "conversations.list": self._list_conversations,
         }
 
     # --- scripting ---------------------------------------------------------------------------
@@ -115,6 +132,20 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             self._users[user_id] = {"id": user_id, "team_id": TEAM_ID, "name": shown, "real_name": shown,
                                     "deleted": False, "is_bot": False, "profile": profile}
+
+    def add_channel(self, name: str, id: str | None = None, is_private: bool = False,
+                    is_archived: bool = False) -> str:
+        """A channel the app is a member of, named `name` ("leads" or "#leads"); returns its id."""
+        name = name.removeprefix("#")
+        with self._lock:
+            if self._channel_named(name) is not None:
+                raise ValueError(f"a channel is already named #{name}")   # Slack's names are unique
+            channel_id = id or f"C{next(self._seq):08X}"
+            if not _CHANNEL_ID.fullmatch(channel_id) or channel_id in self.channels:
+                raise ValueError(f"not a new channel id: {channel_id!r}")
+            self.channels[channel_id] = _channel_object(channel_id, name, is_private, is_archived,
+                                                        int(time.time()))
+        return channel_id
 
     def fail_next(self, method: str, *, status: int = 200, error: str | None = None,
                   retry_after: str | None = None, times: int = 1) -> None:
@@ -178,7 +209,7 @@ class FakeSlack(LoopbackServer):
         try:
             return {"ok": True, **handler(params)}
         except SlackError as err:
-            return {"ok": False, "error": err.code}
+            return {"ok": False, "error": err.code, **err.details}
 
     def _answer(self, body: dict, status: int = 200, headers: dict | None = None) -> Response:
         # Real Slack names the token's scopes on every Web API response; Bolt reads it after auth.test.
@@ -225,7 +256,7 @@ class FakeSlack(LoopbackServer):
                 "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
 
     def _post_message(self, params: dict) -> dict:
-        channel = _required(params, "channel", "channel_not_found")
+        channel = self._posting_channel(_required(params, "channel", "channel_not_found"))
         self._check_message(params)
         message = {"type": "message", "ts": self._next_ts(), "text": params.get("text") or "",
                    "blocks": params.get("blocks"), "metadata": params.get("metadata"),
@@ -234,7 +265,7 @@ class FakeSlack(LoopbackServer):
         return {"channel": channel, "ts": message["ts"], "message": _without_metadata(message)}
 
     def _update_message(self, params: dict) -> dict:
-        channel = _required(params, "channel", "channel_not_found")
+        channel = self._known_channel(_required(params, "channel", "channel_not_found"))
         message = self._find_message(channel, _required(params, "ts", "message_not_found"))
         self._check_message(params, require_content=False)
         for key in ("text", "blocks", "metadata"):
@@ -261,13 +292,13 @@ class FakeSlack(LoopbackServer):
         return {"channel": {"id": channel_id}, **({"no_op": True, "already_open": True} if already else {})}
 
     def _history(self, params: dict) -> dict:
-        channel = _required(params, "channel", "channel_not_found")
+        channel = _channel_id_only(params.get("channel"))
         top_level = [m for m in self.messages.get(channel, []) if m["thread_ts"] in (None, m["ts"])]
         newest_first = list(reversed(top_level))
         return self._page(newest_first, params)
 
     def _replies(self, params: dict) -> dict:
-        channel = _required(params, "channel", "channel_not_found")
+        channel = _channel_id_only(params.get("channel"))
         parent = self._find_message(channel, _required(params, "ts", "thread_not_found"), "thread_not_found")
         thread = [parent] + [m for m in self.messages[channel] if m["thread_ts"] == parent["ts"] and m is not parent]
         return self._page(thread, params)
@@ -277,6 +308,33 @@ class FakeSlack(LoopbackServer):
         keep_metadata = _flag(params.get("include_all_metadata"))
         shown = [dict(m) if keep_metadata else _without_metadata(m) for m in messages[:limit]]
         return {"messages": shown, "has_more": len(messages) > limit}
+
+    def _list_conversations(self, params: dict) -> dict:
+        """The channels of the asked types, a page at a time: response_metadata.next_cursor is "" on the last."""
+        types = self._listable_types(str(params.get("types") or "public_channel"))
+        limit = _list_limit(params.get("limit"))
+        listed = [c for c in self._conversations() if _conversation_type(c) in types
+                  and not (_flag(params.get("exclude_archived")) and c["is_archived"])]
+        start = _cursor_position(params.get("cursor"), listed)
+        page = listed[start:start + limit]
+        rest = listed[start + limit:]
+        return {"channels": [dict(c) for c in page],
+                "response_metadata": {"next_cursor": _cursor_for(rest[0]) if rest else ""}}
+
+    def _listable_types(self, types: str) -> set[str]:
+        asked = {kind.strip() for kind in types.split(",") if kind.strip()}
+        if not asked or not asked <= set(LIST_SCOPES):
+            raise SlackError("invalid_types")
+        needed = sorted({LIST_SCOPES[kind] for kind in asked} - set(self.scopes))
+        if needed:
+            raise SlackError("missing_scope", needed=",".join(needed), provided=",".join(self.scopes))
+        return asked
+
+    def _conversations(self) -> list[dict]:
+        """Channels, then the DMs conversations.open began (shown as Slack shows an im)."""
+        dms = [{"id": dm, "is_im": True, "is_archived": False, "user": "U" + dm[1:], "created": 0}
+               for dm in sorted(self._opened) if dm.startswith("D")]
+        return list(self.channels.values()) + dms
 
     def _lookup_by_email(self, params: dict) -> dict:
         email = str(params.get("email") or "").lower()
@@ -372,16 +430,17 @@ class FakeSlack(LoopbackServer):
         uploads = [self._uploads.get(str(f["id"])) for f in listed]
         if any(upload is None or upload["content"] is None for upload in uploads):
             raise SlackError("file_not_found")     # never began, or its bytes never arrived
-        channel, thread_ts = params.get("channel_id"), params.get("thread_ts") or None
-        shared = [self._share(upload, str(f.get("title") or upload["name"]), channel, thread_ts)
+        targets, thread_ts = _upload_targets(params), params.get("thread_ts") or None
+        shared = [self._share(upload, str(f.get("title") or upload["name"]), targets, thread_ts)
                   for f, upload in zip(listed, uploads)]
-        if channel:
-            self._post_file_message(str(channel), shared, thread_ts, params.get("initial_comment"))
+        for channel in targets:
+            self._post_file_message(channel, shared, thread_ts, params.get("initial_comment"))
         return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
 
-    def _share(self, upload: dict, title: str, channel: Any, thread_ts: str | None) -> dict:
+    def _share(self, upload: dict, title: str, targets: list[str], thread_ts: str | None) -> dict:
         del self._uploads[upload["id"]]           # an upload completes once
-        shared = {**upload, "title": title, "channel": channel, "thread_ts": thread_ts}
+        shared = {**upload, "title": title, "channel": targets[0] if targets else None, "channels": targets,
+                  "thread_ts": thread_ts}
         self.files.append(shared)
         return shared
 
@@ -442,6 +501,34 @@ class FakeSlack(LoopbackServer):
 
     # --- small helpers -----------------------------------------------------------------------
 
+    def _posting_channel(self, channel: str) -> str:
+        """chat.postMessage's channel, a name or an id, as the id of a channel the post can go to."""
+        if _CHANNEL_ID.fullmatch(channel):
+            if channel[0] != "D" and channel not in self.channels:
+                self.channels[channel] = _channel_object(channel, channel.lower(), False, False, int(time.time()))
+            found = self.channels.get(channel)
+        elif _USER_ID.fullmatch(channel):
+            return channel                        # a user id: Slack posts in the app's DM with them
+        else:
+            found = self._channel_named(channel.removeprefix("#"))
+            if found is None:
+                found = self.channels[self.add_channel(channel)]
+        if found is not None and found["is_archived"]:
+            raise SlackError("is_archived")
+        return channel if found is None else found["id"]
+
+    def _known_channel(self, channel: str) -> str:
+        """A channel given by id, or by the name of a channel that exists."""
+        if _CHANNEL_ID.fullmatch(channel) or _USER_ID.fullmatch(channel):
+            return channel
+        found = self._channel_named(channel.removeprefix("#"))
+        if found is None:
+            raise SlackError("channel_not_found")
+        return found["id"]
+
+    def _channel_named(self, name: str) -> dict | None:
+        return next((c for c in self.channels.values() if c["name"] == name), None)
+
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._seq):06d}"
 
@@ -496,6 +583,69 @@ def _int(value: Any, default: int) -> int:
 def _check_hash(params: dict, current: dict) -> None:
     if params.get("hash") and params["hash"] != current.get("hash"):
         raise SlackError("hash_conflict")
+
+
+def _channel_id_only(value: Any) -> str:
+    """Methods that take only a channel id answer a name ("#leads" or "leads") as Slack does."""
+    if not isinstance(value, str) or not _CHANNEL_ID.fullmatch(value):
+        raise SlackError("channel_not_found")
+    return value
+
+
+def _upload_targets(params: dict) -> list[str]:
+    """files.completeUploadExternal's channel_id, or its comma-separated channels: ids only."""
+    if params.get("channel_id"):
+        targets = [params["channel_id"]]
+    else:
+        targets = [c.strip() for c in str(params.get("channels") or "").split(",") if c.strip()]
+    return [_channel_id_only(target) for target in targets]
+
+
+def _channel_object(channel_id: str, name: str, is_private: bool, is_archived: bool, created: int) -> dict:
+    """A channel as conversations.list shows it. is_group marks only the old private channels with G ids."""
+    return {"id": channel_id, "name": name, "name_normalized": name, "is_channel": not channel_id.startswith("G"),
+            "is_group": channel_id.startswith("G"), "is_im": False, "is_mpim": False, "is_private": is_private,
+            "is_archived": is_archived, "is_general": False, "is_member": True, "is_shared": False,
+            "is_ext_shared": False, "is_org_shared": False, "created": created, "creator": "U0ADMIN",
+            "previous_names": [], "num_members": 1,
+            "topic": {"value": "", "creator": "", "last_set": 0}, "purpose": {"value": "", "creator": "", "last_set": 0}}
+
+
+def _conversation_type(conversation: dict) -> str:
+    if conversation.get("is_im"):
+        return "im"
+    return "private_channel" if conversation["is_private"] else "public_channel"
+
+
+def _list_limit(value: Any) -> int:
+    if value in (None, ""):
+        return 100                               # Slack's default page
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise SlackError("invalid_limit") from None
+    if not 1 <= limit <= LIST_LIMIT:
+        raise SlackError("invalid_limit")
+    return limit
+
+
+def _cursor_for(conversation: dict) -> str:
+    """Opaque to clients, like Slack's ("dGVhbTpDMDYxRkE1UEI=" is base64 of "team:C061FA5PB")."""
+    return base64.b64encode(f"channel:{conversation['id']}".encode()).decode()
+
+
+def _cursor_position(cursor: Any, listed: list[dict]) -> int:
+    """Where the page a cursor names starts; a cursor this fake never gave is invalid_cursor."""
+    if not cursor:
+        return 0
+    try:
+        decoded = base64.b64decode(str(cursor), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise SlackError("invalid_cursor") from None
+    ids = [f"channel:{c['id']}" for c in listed]
+    if decoded not in ids:
+        raise SlackError("invalid_cursor")
+    return ids.index(decoded)
 
 
 def _without_metadata(message: dict) -> dict:
