@@ -234,14 +234,15 @@ def qualify_lead(svc: Services, lead_id: int, user_id: str, bant: dict[str, Any]
         journey.record(conn, lead.id, lead.contact_id, "decided", now, user_id, outcome=outcome,
                        ae=ae_user or ae_owner, revisit_at=revisit.isoformat() if revisit else None)
         record_summary(conn, lead.id, now)
-        _after_decision(svc, conn, lead, outcome, ae_user, revisit, now)
+        _after_decision(svc, conn, lead, outcome, ae_owner, revisit, now)
         effects.refresh_cards(conn, lead.id, now)
     return Outcome(DONE, status=leads.DECIDED[outcome], message=f"{lifecycle.OUTCOME_WORDS[outcome]}.")
 
 
-def _after_decision(svc: Services, conn: Connection, lead: Row, outcome: str, ae_user: str | None,
+def _after_decision(svc: Services, conn: Connection, lead: Row, outcome: str, ae_owner: str | None,
                     revisit: datetime | None, now: datetime) -> None:
-    if outcome == "sql" and ae_user:
+    # The AE's Slack user may not be known yet: the handoff effect finds it by their HubSpot email, as for reps.
+    if outcome == "sql" and ae_owner:
         effects.add_effect(conn, f"lead:{lead.id}:ae-handoff", "slack_ae_handoff", {"lead_id": lead.id}, now,
                            lead_id=lead.id)
     if revisit is not None:
@@ -250,7 +251,7 @@ def _after_decision(svc: Services, conn: Connection, lead: Row, outcome: str, ae
 
 
 def _choose_ae(conn: Connection, svc: Services, lead: Row) -> tuple[str | None, str | None]:
-    """The company's owner (account stickiness), else the next AE in the pool; their Slack user if mapped."""
+    """The company's owner (account stickiness), else the next AE in the pool; their Slack user if already known."""
     routing = svc.config.routing
     company_owner = leads.card_of(lead).get("company_owner_id")
     owner = company_owner or (routing.ae_pool[kv.take_turn(conn, "ae_pool", len(routing.ae_pool))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy.engine import Row
 
@@ -204,13 +204,18 @@ def _with_line(text: str, blocks: list[dict] | None, line: str) -> tuple[str, li
 
 
 def _post_ae_handoff(svc: Services, row: Row, now: datetime) -> dict:
-    """The AE's DM: the whole context and the BANT summary, so the discovery call starts warm."""
-    with svc.engine.connect() as conn:
-        lead = leads.get_lead(conn, effects.payload_of(row)["lead_id"])
+    """The AE's DM: the whole context and the BANT summary, so the discovery call starts warm. An AE nobody mapped
+    is found by their HubSpot email; one without a Slack user gets it in the fallback channel, named."""
+    lead = _lead_with_ae(svc, effects.payload_of(row)["lead_id"], now)
     text, blocks = slack_views.ae_handoff_message(leads.card_of(lead), leads.lead_state(lead), now)
-    posted = svc.slack.post_message(channel=svc.slack.open_dm(lead.ae_user), text=text, blocks=blocks,
-                                    effect_key=row.key, look_for_duplicate=row.attempts > 1)
-    log.info("lead=%s handed to its AE", lead.id)
+    if lead.ae_user:
+        channel = svc.slack.open_dm(lead.ae_user)
+    else:
+        channel = svc.config.routing.fallback_channel
+        text = f"No Slack user for AE (HubSpot owner {lead.ae_owner_id}): please pass this SQL on. {text}"
+    posted = svc.slack.post_message(channel=channel, text=text, blocks=blocks, effect_key=row.key,
+                                    look_for_duplicate=row.attempts > 1)
+    log.info("lead=%s handed to its AE%s", lead.id, "" if lead.ae_user else " (fallback channel)")
     return {"channel": posted.channel, "ts": posted.ts}
 
 
@@ -243,13 +248,24 @@ EFFECTS = {"slack_card": ("slack", _post_card), "slack_update_card": ("slack", _
 
 def _lead_with_assignee(svc: Services, lead_id: int, now: datetime) -> Row:
     """The lead, with its owner's Slack user resolved once (explicit mapping, cache, then email lookup)."""
+    return _lead_with_user(svc, lead_id, now, "owner_id", "assignee", leads.set_assignee)
+
+
+def _lead_with_ae(svc: Services, lead_id: int, now: datetime) -> Row:
+    """The lead, with its AE's Slack user resolved the same way (an AE nobody mapped is found by email)."""
+    return _lead_with_user(svc, lead_id, now, "ae_owner_id", "ae_user",
+                           lambda conn, lead, user, _name, at: leads.set_ae_user(conn, lead, user, at))
+
+
+def _lead_with_user(svc: Services, lead_id: int, now: datetime, owner_column: str, user_column: str,
+                    save: Callable[..., None]) -> Row:
     with svc.engine.connect() as conn:
         lead = leads.get_lead(conn, lead_id)
-    if lead.assignee or not lead.owner_id:
+    if getattr(lead, user_column) or not getattr(lead, owner_column):
         return lead
-    user_id, owner_name = _slack_user_for_owner(svc, lead.owner_id, now)
+    user_id, owner_name = _slack_user_for_owner(svc, getattr(lead, owner_column), now)
     with svc.engine.begin() as conn:
-        leads.set_assignee(conn, lead_id, user_id, owner_name, now)
+        save(conn, lead_id, user_id, owner_name, now)
         return leads.get_lead(conn, lead_id)
 
 

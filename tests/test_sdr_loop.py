@@ -347,6 +347,44 @@ def test_an_sql_goes_to_an_ae_found_by_email_when_not_mapped(sqlite_engine, tmp_
     assert lead(system, lead_id).ae_user == "U0AE1"
 
 
+def ae_dms(system, lead_id):
+    return [(channel, m) for channel, messages in system.slack.messages.items() for m in messages
+            if m.get("metadata", {}).get("event_payload", {}).get("effect_key") == f"lead:{lead_id}:ae-handoff"]
+
+
+def test_an_ae_nobody_looked_up_yet_is_found_by_email_for_the_handoff(sqlite_engine, tmp_path, fake_hubspot,
+                                                                        fake_slack):
+    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
+    fake_hubspot.add_owner("401", "ae@example.com", "Avery", "Exec")
+    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    fake_slack.add_user("U0AE1", "ae@example.com", "avery")
+    routing = ROUTING.replace('slack_users: {"401": "U0AE1"}', "slack_users: {}").replace('["201", "202"]', '["201"]')
+    system = System(sqlite_engine, write_config(tmp_path / "config", routing=routing), fake_hubspot, fake_slack)
+    lead_id = new_lead(system, "805")          # the pool's rep takes it; the AE's Slack user was never looked up
+    accepted(system, lead_id)
+    system.submit("bant_submit", lead_id, "U0REP1", bant("sql"))
+    system.drain()
+    assert lead(system, lead_id).ae_user == "U0AE1"
+    [(channel, _message)] = ae_dms(system, lead_id)
+    assert channel.startswith("D")            # the AE's DM
+
+
+def test_an_ae_without_a_slack_user_gets_the_sql_in_the_fallback_channel(sqlite_engine, tmp_path, fake_hubspot,
+                                                                          fake_slack):
+    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
+    fake_hubspot.add_owner("401", "ae@example.com", "Avery", "Exec")   # nobody in Slack has this email
+    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    routing = ROUTING.replace('slack_users: {"401": "U0AE1"}', "slack_users: {}").replace('["201", "202"]', '["201"]')
+    system = System(sqlite_engine, write_config(tmp_path / "config", routing=routing), fake_hubspot, fake_slack)
+    lead_id = new_lead(system, "806")
+    accepted(system, lead_id)
+    system.submit("bant_submit", lead_id, "U0REP1", bant("sql"))
+    system.drain()
+    assert (lead(system, lead_id).ae_owner_id, lead(system, lead_id).ae_user) == ("401", None)
+    [(channel, message)] = ae_dms(system, lead_id)
+    assert channel == "C0FALLBACK" and "No Slack user for AE (HubSpot owner 401)" in message["text"]
+
+
 def test_a_note_whose_answer_was_lost_is_not_created_twice(system):
     lead_id = new_lead(system)
     system.hubspot.lose_note_answers = 1   # HubSpot stores the note, then the answer is lost (502)

@@ -58,6 +58,11 @@ def set_assignee(conn: Connection, lead_id: int, slack_user_id: str | None, owne
         assignee=slack_user_id, card=json.dumps(card), updated_at=now))
 
 
+def set_ae_user(conn: Connection, lead_id: int, slack_user_id: str | None, now: datetime) -> None:
+    """The AE's Slack user, found after the decision (by their HubSpot email)."""
+    conn.execute(update(leads).where(leads.c.id == lead_id).values(ae_user=slack_user_id, updated_at=now))
+
+
 def mark_accepted(conn: Connection, lead_id: int, user_id: str, now: datetime) -> bool:
     """new -> accepted, once: the compare-and-set that makes a double click accept one time."""
     result = conn.execute(update(leads).where(leads.c.id == lead_id, leads.c.status == "new").values(
