@@ -134,10 +134,21 @@ def _seconds(span: timedelta) -> float:
 def build(conn: Connection, config: Config, since: datetime, until: datetime, *, sdr: str | None = None,
           team: str | None = None) -> dict[str, Any]:
     """The report for leads that became MQLs in [since, until), for everyone or one rep (Slack id) or team."""
+    teams = _Teams(config)
     wanted = (journey for journey in journeys(conn, since, until)
-              if (sdr is None or journey.sdr == sdr)
-              and (team is None or team_of(config.routing, journey.owner_id) == team))
+              if (sdr is None or journey.sdr == sdr) and (team is None or teams[journey.owner_id] == team))
     return compute(wanted, config, since, until, recycled_leads(conn, until))
+
+
+class _Teams(dict):
+    """Owner -> team, worked out once per owner (a report asks for every lead)."""
+    def __init__(self, config: Config):
+        super().__init__()
+        self.routing = config.routing
+
+    def __missing__(self, owner_id: str | None) -> str:
+        team = self[owner_id] = team_of(self.routing, owner_id)
+        return team
 
 
 def recycled_leads(conn: Connection, until: datetime) -> dict[str, int]:
@@ -151,9 +162,9 @@ def recycled_leads(conn: Connection, until: datetime) -> dict[str, int]:
 def compute(found: Iterable[Journey], config: Config, since: datetime, until: datetime,
             recycled_before: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The report as a JSON-ready dict; every rate is None where its denominator is 0."""
-    period, recycled_before = Period(), recycled_before or {}
+    period, recycled_before, teams = Period(), recycled_before or {}, _Teams(config)
     for journey in found:
-        period.add(journey, team_of(config.routing, journey.owner_id), recycled_before)
+        period.add(journey, teams[journey.owner_id], recycled_before)
     return {
         "period": {"since": since.isoformat(), "until": until.isoformat(),
                    "days": round((until - since).total_seconds() / 86400, 2)},
