@@ -135,7 +135,7 @@ def build(conn: Connection, config: Config, since: datetime, until: datetime, *,
           team: str | None = None) -> dict[str, Any]:
     """The report for leads that became MQLs in [since, until), for everyone or one rep (Slack id) or team."""
     teams = _Teams(config)
-    wanted = (journey for journey in journeys(conn, since, until)
+    wanted = (journey for journey in journeys(conn, since, until, whole=False)
               if (sdr is None or journey.sdr == sdr) and (team is None or teams[journey.owner_id] == team))
     return compute(wanted, config, since, until, recycled_leads(conn, until))
 

@@ -268,3 +268,30 @@ def test_a_bare_on_key_is_explained(tmp_path):
     from bot.rules import check_config
     problems = check_config(review_schedule("review:\n  on: monday\n", tmp_path))
     assert any("YAML reads a bare on, off, yes or no as true/false" in problem.message for problem in problems)
+
+
+def test_a_reader_that_stops_early_leaves_the_connection_usable(engine):
+    from itertools import islice
+
+    from sqlalchemy import text
+
+    from bot import ledger
+    with engine.begin() as conn:
+        insert(conn, LEDGER * 1)
+    with engine.connect() as conn:
+        first = list(islice(ledger.journeys(conn, SINCE, UNTIL), 2))
+        assert [journey.lead_id for journey in first] == [1, 2]
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_an_error_while_reading_ahead_reaches_the_reader():
+    from bot.ledger import _read_ahead
+
+    def batches():
+        yield [1, 2]
+        raise ConnectionError("the database went away")
+
+    read = _read_ahead(batches())
+    assert next(read) == [1, 2]
+    with pytest.raises(ConnectionError, match="went away"):
+        next(read)
