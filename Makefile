@@ -39,6 +39,7 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python -m bench.sla_sweep
 	$(BIN)/python -m bench.slack_ack
 	$(BIN)/python -m bench.backtest_speed
+	$(BIN)/python -m bench.report_speed
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
