@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from bot import actions, cards, lifecycle, touches, web_events
 from bot.activities import merged_trail
 from bot.business_time import start_of_local_day
+from bot.calendars import calendar_of
 from bot.clocks import start_clocks
 from bot.models import Activity, Contact
 from bot.routing import RouteState, route_lead
@@ -238,9 +239,19 @@ def route_state(svc: Services, conn: Connection, now: datetime) -> RouteState:
     """Who can take a lead now: reps away (/handoff away, or marked away after misses) and today's counts."""
     away_users = kv.away_reps(conn, now)
     owners = kv.known_slack_users(conn, svc.config.routing.slack_users)
-    day_start = start_of_local_day(now, svc.config.sla.timezone)
     return RouteState(away=frozenset(owner for owner, user in owners.items() if user in away_users),
-                      assigned_today=leads.assigned_since(conn, day_start))
+                      assigned_today=_assigned_today(svc, conn, now))
+
+
+def _assigned_today(svc: Services, conn: Connection, now: datetime) -> dict[str, int]:
+    """Leads each capped rep got since midnight in their own time zone (a Berlin rep's day is not New York's)."""
+    routing, sla = svc.config.routing, svc.config.sla
+    capped = [rep.owner for rep in routing.reps.values() if rep.daily_cap is not None]
+    day_starts = {owner: start_of_local_day(now, calendar_of(sla, routing, owner).timezone) for owner in capped}
+    if not day_starts:
+        return {}
+    routed = leads.routed_since(conn, min(day_starts.values()), list(day_starts))
+    return {owner: sum(1 for at in times if at >= day_starts[owner]) for owner, times in routed.items()}
 
 
 def _record_mql(conn: Connection, lead_id: int, contact: Contact, score, cause: str,

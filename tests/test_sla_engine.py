@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -267,3 +267,19 @@ def test_three_misses_count_in_the_reps_own_day(make_system):
     causes = [breach["cause"] for lead in system.leads() for breach in journey(system, lead.id, "breach")]
     assert causes == ["human"] * 3
     assert "U0REP2" in system.posts("C0MGRS")[-1]["text"] and "marked away" in system.posts("C0MGRS")[-1]["text"]
+
+
+def test_a_reps_daily_cap_counts_their_own_day(make_system):
+    routing = ROUTING.replace('sdr_pool: ["201", "202"]', 'sdr_pool: [{owner: "201", daily_cap: 1}, "202"]')
+    system = make_system({"breaches:": 'calendars: {reps: {"201": {timezone: Asia/Tokyo}}}\nbreaches:'},
+                         routing=routing)
+    system.clock.now = datetime(2026, 11, 18, 14, 50, tzinfo=timezone.utc)   # 23:50 in Tokyo, 09:50 in New York
+    open_lead(system, "931")                   # the Tokyo rep's turn: their one lead of the day
+    system.clock.advance(minutes=20)           # 00:10 in Tokyo: a new day there, the same day in New York
+    open_lead(system, "932")
+    open_lead(system, "933")                   # the Tokyo rep's turn again, and their cap is fresh
+    assert [lead.owner_id for lead in system.leads()] == ["201", "202", "201"]
+    open_lead(system, "934")
+    open_lead(system, "935")                   # now at their cap for their day: skipped
+    assert [lead.owner_id for lead in system.leads()][3:] == ["202", "202"]
+    assert "at their daily cap" in system.leads()[-1].route_why

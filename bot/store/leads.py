@@ -162,9 +162,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def assigned_since(conn: Connection, since: datetime) -> dict[str, int]:
-    """Leads routed to each HubSpot owner since a moment (a rep's daily cap)."""
-    rows = conn.execute(select(leads.c.owner_id, func.count()).where(leads.c.became_mql_at >= since,
-                                                                      leads.c.owner_id.is_not(None))
-                        .group_by(leads.c.owner_id))
-    return {owner: count for owner, count in rows}
+def routed_since(conn: Connection, since: datetime, owner_ids: list[str]) -> dict[str, list[datetime]]:
+    """When each of these HubSpot owners was routed a lead, since a moment (a rep's daily cap counts its own day)."""
+    rows = conn.execute(select(leads.c.owner_id, leads.c.became_mql_at).where(leads.c.became_mql_at >= since,
+                                                                              leads.c.owner_id.in_(owner_ids)))
+    found: dict[str, list[datetime]] = {}
+    for owner, at in rows:
+        found.setdefault(owner, []).append(at)
+    return found
