@@ -259,10 +259,15 @@ def clear_vendor_environment(environ=os.environ) -> list[str]:
     return names
 
 
+DEMO_CONFIG = "handoff-demo-config"   # never "config": --keep may name a directory that has a real one
+DEMO_MARK = ".written-by-handoff-demo"
+
+
 def write_demo_config(directory: Path) -> Path:
     """The shipped config, with a routing.yaml naming the fakes' owners, users and channels."""
     shutil.copytree(REPO / "config", directory)
     (directory / "routing.yaml").write_text(DEMO_ROUTING)
+    (directory / DEMO_MARK).write_text("python -m bot demo wrote this directory and rewrites it on each run\n")
     return directory
 
 
@@ -293,8 +298,11 @@ def _workdir(stack: ExitStack, keep: str | None) -> Path:
     if keep:
         workdir = Path(keep).resolve()
         workdir.mkdir(parents=True, exist_ok=True)
-        if (workdir / "config").exists():
-            shutil.rmtree(workdir / "config")   # the demo's own copy from an earlier run, written afresh
+        earlier = workdir / DEMO_CONFIG
+        if earlier.exists():
+            if not (earlier / DEMO_MARK).exists():
+                raise SystemExit(f"handoff demo: {earlier} exists and the demo did not write it; pick another --keep")
+            shutil.rmtree(earlier)   # the demo's own copy from an earlier run, written afresh
         return workdir
     workdir = Path(tempfile.mkdtemp(prefix="handoff-demo-"))
     stack.callback(shutil.rmtree, workdir, ignore_errors=True)
@@ -305,7 +313,7 @@ def _service(stack: ExitStack, workdir: Path, hubspot, slack, clock: DemoClock):
     from bot.services import Services
     from bot.settings import Settings
     from bot.store.db import make_engine, migrate
-    config_dir = write_demo_config(workdir / "config")
+    config_dir = write_demo_config(workdir / DEMO_CONFIG)
     database = workdir / "handoff-demo.sqlite3"
     database.unlink(missing_ok=True)      # a kept directory's earlier run would mix into this story
     settings = Settings(

@@ -10,8 +10,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection, func, select
@@ -23,6 +22,7 @@ from bot.rules import Config
 from bot.store.schema import leads
 
 SQL, NOT_YET, NO_RESPONSE, DISQUALIFIED = "sql", "not_yet", "no_response", "disqualified"
+WEEK = timedelta(days=7)
 # Speed to lead in the bands the seeds talk about (under 5 minutes for high intent, an hour at most).
 SPEED_BANDS = (("0-5 min", 5 * 60), ("5-15 min", 15 * 60), ("15-60 min", 60 * 60), ("60+ min", math.inf))
 UNKNOWN = "(unknown)"
@@ -68,8 +68,9 @@ class Compliance:
 @dataclass
 class Period:
     """Everything counted over one period, in one pass over its journeys."""
+    start: datetime                      # the period's start, naive UTC like the journeys' times
     overall: Tally = field(default_factory=Tally)
-    by_week: dict[date, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_week: dict[datetime, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_source: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_rule: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_sdr: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
@@ -87,6 +88,11 @@ class Period:
     renurtured: int = 0
     sql_after_recycle: int = 0
 
+    def week_of(self, moment: datetime) -> datetime:
+        """The start of the period's own week the moment falls in (weeks count from the period's start, so a review
+        that begins Monday 09:00 in New York has whole weeks, not a stub of Monday's UTC morning)."""
+        return self.start + WEEK * ((moment - self.start) // WEEK)
+
     def add(self, journey: Journey, team: str, recycled_before: Mapping[str, int]) -> None:
         sdr = journey.sdr or UNKNOWN
         self._conversion(journey, sdr)
@@ -97,7 +103,7 @@ class Period:
         self._outcome(journey, recycled_before)
 
     def _conversion(self, journey: Journey, sdr: str) -> None:
-        groups = [self.overall, self.by_week[monday_of(journey.mql_at.date())],
+        groups = [self.overall, self.by_week[self.week_of(journey.mql_at)],
                   self.by_source[journey.source or UNKNOWN], self.by_sdr[sdr], self.by_point[math.floor(journey.score)]]
         groups += (self.by_rule[rule] for rule in set(journey.rules))
         for tally in groups:
@@ -162,7 +168,8 @@ def recycled_leads(conn: Connection, until: datetime) -> dict[str, int]:
 def compute(found: Iterable[Journey], config: Config, since: datetime, until: datetime,
             recycled_before: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The report as a JSON-ready dict; every rate is None where its denominator is 0."""
-    period, recycled_before, teams = Period(), recycled_before or {}, _Teams(config)
+    period = Period(start=since.astimezone(UTC).replace(tzinfo=None))
+    recycled_before, teams = recycled_before or {}, _Teams(config)
     for journey in found:
         period.add(journey, teams[journey.owner_id], recycled_before)
     return {
@@ -183,7 +190,7 @@ def compute(found: Iterable[Journey], config: Config, since: datetime, until: da
 
 def _volume(period: Period, monthly_target: int | None, since: datetime, until: datetime) -> dict[str, Any]:
     target = target_for_period(monthly_target, since, until) if monthly_target else None
-    weeks = [{"week": week.isoformat(), **_counts(period.by_week[week])} for week in sorted(period.by_week)]
+    weeks = [{"week": week.date().isoformat(), **_counts(period.by_week[week])} for week in sorted(period.by_week)]
     return {"mqls": period.overall.mqls, "monthly_target": monthly_target,
             "target_for_period": round(target, 1) if target is not None else None,
             "share_of_target": rate(period.overall.mqls, target), "by_week": weeks}
@@ -282,11 +289,6 @@ def percentile(ordered: list[float], p: float) -> float | None:
 
 def _mean(values: list[int]) -> float | None:
     return sum(values) / len(values) if values else None
-
-
-@lru_cache(maxsize=4096)
-def monday_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 # --- printing ----------------------------------------------------------------------------------------

@@ -64,10 +64,21 @@ def test_keep_leaves_the_database_config_and_log_in_the_directory(tmp_path):
     kept = tmp_path / "kept"
     done = run_demo(tmp_path, "--fast", "--quiet", "--contacts", "4", "--keep", str(kept))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert {"handoff-demo.sqlite3", "service.log", "config"} <= {p.name for p in kept.iterdir()}
+    assert {"handoff-demo.sqlite3", "service.log", "handoff-demo-config"} <= {p.name for p in kept.iterdir()}
     assert "┌─ Slack" not in done.stdout, "--quiet shows the headlines, not the cards"
     assert PLANTED_TOKEN not in (kept / "service.log").read_text()
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_keep_never_touches_a_config_it_did_not_write(tmp_path):
+    kept = tmp_path / "deployment"
+    (kept / "config").mkdir(parents=True)
+    (kept / "config" / "scoring.yaml").write_text("mql_threshold: 100\n")      # somebody's real config
+    (kept / "handoff-demo-config").mkdir()                                   # and a directory the demo did not write
+    done = run_demo(tmp_path, "--fast", "--quiet", "--contacts", "4", "--keep", str(kept))
+    assert done.returncode != 0 and "the demo did not write it" in done.stdout + done.stderr
+    assert (kept / "config" / "scoring.yaml").read_text() == "mql_threshold: 100\n"
+    assert (kept / "handoff-demo-config").exists()
 
 
 def test_ctrl_c_stops_the_servers_and_removes_the_temp_files(tmp_path):

@@ -295,3 +295,24 @@ def test_an_error_while_reading_ahead_reaches_the_reader():
     assert next(read) == [1, 2]
     with pytest.raises(ConnectionError, match="went away"):
         next(read)
+
+
+def test_review_periods_meet_end_to_start_across_dst(tmp_path):
+    config = load_config(review_schedule("review: {every: 2w, day: monday, at: \"09:00\"}\n", tmp_path))
+    review = config.reports.review
+    for spring_or_fall in ("2026-03-16T13:00:00+00:00", "2026-11-09T14:00:00+00:00"):
+        moment = datetime.fromisoformat(spring_or_fall)
+        since, until = review.period_before(moment)
+        earlier = review.latest_due(since)
+        assert earlier == since and review.period_before(earlier)[1] == since   # no hour twice, none left out
+
+
+def test_weeks_are_the_periods_own_weeks(engine, config):
+    since = datetime(2026, 11, 9, 14, tzinfo=timezone.utc)               # Monday 09:00 in New York
+    specs = [LeadSpec(f"w{hour}", since + timedelta(hours=hour)) for hour in range(0, 14 * 24, 24)]
+    specs.append(LeadSpec("monday-early", since + timedelta(days=7, hours=-1)))   # Monday 13:00 UTC: still week one
+    with engine.begin() as conn:
+        insert(conn, specs)
+    with engine.connect() as conn:
+        weeks = report.build(conn, config, since, since + timedelta(days=14))["volume"]["by_week"]
+    assert [(week["week"], week["mqls"]) for week in weeks] == [("2026-11-09", 8), ("2026-11-16", 7)]

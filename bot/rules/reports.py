@@ -44,8 +44,10 @@ class ReviewSchedule:
         return moment
 
     def period_before(self, moment: datetime) -> tuple[datetime, datetime]:
-        """What the review at `moment` covers: the `every_days` before it (since, until)."""
-        return moment - timedelta(days=self.every_days), moment
+        """What the review at `moment` covers: from the review `every_days` earlier, at the same local time (so
+        across a DST change the periods neither overlap nor leave an hour out), up to this one."""
+        earlier = moment.astimezone(self.zone).date() - timedelta(days=self.every_days)
+        return self._moment(earlier), moment
 
     def _first_day(self) -> date:
         start = self.first or EPOCH
