@@ -15,7 +15,7 @@ from bot.rules import ConfigError, check_config, load_config
 from bot.scoring import watched_properties
 from bot.sla import TOUCH_PROPERTIES
 from bot.settings import Settings, SettingsError
-from bot.store.db import SchemaBehind, make_engine, migrate, require_current_schema
+from bot.store.db import SchemaBehind, make_engine, migrate, reading, require_current_schema
 
 log = logging.getLogger("handoff")
 
@@ -176,7 +176,7 @@ def cmd_export(settings: Settings, fmt: str, since, until) -> int:
     from bot.ledger import ledger_rows, write
     engine = make_engine(settings.database_url)
     require_current_schema(engine)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         written = write(ledger_rows(conn, since, until), fmt)
     log.info("ledger exported: %d leads", written)
     return 0
@@ -197,7 +197,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     engine = make_engine(settings.database_url)
     require_current_schema(engine)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         found = report.build(conn, config, since, until, sdr=args.sdr, team=args.team)
     if args.format == "json":
         print(json.dumps(found, indent=2))
@@ -221,7 +221,7 @@ def cmd_tune(settings: Settings, fmt: str, since, until) -> int:
     scoring = load_config(settings.config_dir).scoring
     engine = make_engine(settings.database_url)
     require_current_schema(engine)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         tuning = analyse(ledger_rows(conn, since, until), scoring)
     if fmt == "json":
         print(json.dumps(to_json(tuning) | {"since": since.isoformat(), "until": until.isoformat()}))

@@ -15,6 +15,7 @@ from bot.routing import SDR_POOL, team_of
 from bot.rules import Config, RoutingRules
 from bot.services import Services
 from bot.store import deadlines, journey, kv, leads
+from bot.store.db import reading
 from bot.store.schema import lead_events
 from bot.store.schema import leads as leads_table
 
@@ -27,7 +28,7 @@ WEEK = timedelta(days=7)
 def form_for(svc: Services, action_id: str, lead_id: int, user_id: str,
              now: datetime) -> tuple[dict | None, actions.Outcome | None]:
     """The modal a card button opens, or why it does not open (not yours, already decided)."""
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         lead, refused = actions.guard(conn, svc, lead_id, user_id)
         if refused:
             return None, refused
@@ -64,12 +65,12 @@ def answer_command(svc: Services, user_id: str, text: str, now: datetime) -> str
 
 
 def _mine(svc: Services, user_id: str, _rest: str, now: datetime) -> str:
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         return slack_views.mine_text(_lead_views(conn, leads.open_leads(conn, assignee=user_id), now), now)
 
 
 def _lead(svc: Services, user_id: str, rest: str, now: datetime) -> str:
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         lead = _find_lead(conn, rest)
         if lead is None:
             return f"No lead found for {rest!r}. Give a HubSpot contact id or an email."
@@ -121,7 +122,7 @@ def _stats(svc: Services, user_id: str, rest: str, now: datetime) -> str:
     word, _, name = rest.partition(" ")
     if word.lower() == "team":
         return _team_stats(svc, user_id, name.strip(), now)
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         return slack_views.stats_text(week_stats(conn, svc.config, user_id, now))
 
 
@@ -147,7 +148,7 @@ def week_stats(conn: Connection, config: Config, user_id: str, now: datetime) ->
 def _team_stats(svc: Services, user_id: str, name: str, now: datetime) -> str:
     routing = svc.config.routing
     teams = [territory.name for territory in routing.territories] + [SDR_POOL]
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         team = _team_named(teams, name) if name else team_of(routing, _owner_of(conn, routing, user_id))
         if team is None:
             return slack_views.team_unknown_text(name, teams)
@@ -173,7 +174,7 @@ COMMANDS = {"mine": _mine, "lead": _lead, "away": _away, "back": _back, "stats":
 def home_for(svc: Services, user_id: str, now: datetime) -> dict:
     """My leads, most urgent first; managers also see the team's queue."""
     is_manager = user_id in svc.config.routing.managers
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         mine = _lead_views(conn, leads.open_leads(conn, assignee=user_id), now)
         team = _team(conn, now) if is_manager else None
     return slack_views.home_view(mine, now, is_manager=is_manager, team=team)

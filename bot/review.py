@@ -22,6 +22,7 @@ from bot import charts, report, slack_views, tune
 from bot.ledger import ledger_rows
 from bot.services import Services
 from bot.store import kv
+from bot.store.db import reading
 from bot.store.effects import add_effect, payload_of
 from bot.store.schema import effects
 
@@ -43,7 +44,7 @@ def queue_due_review(svc: Services, now: datetime | None = None) -> bool:
     if moment is None or moment < watching_since:
         return False
     key = review_key(moment)
-    with svc.engine.connect() as conn:   # read outside the write: the report may take seconds on a big ledger
+    with reading(svc.engine) as conn:   # read outside the write: the report may take seconds on a big ledger
         if _queued(conn, key):
             return False
         since, until = schedule.period_before(moment)
@@ -59,7 +60,7 @@ def queue_due_review(svc: Services, now: datetime | None = None) -> bool:
 def _watching_since(svc: Services, now: datetime) -> datetime:
     """When Handoff first looked for a review (recorded on that first look): a new install does not post the
     review that fell due before it ran, while a review missed during a later outage is still posted."""
-    with svc.engine.connect() as conn:   # a read each minute; the one write happens once per database
+    with reading(svc.engine) as conn:   # a read each minute; the one write happens once per database
         recorded = kv.get_setting(conn, WATCHING_SINCE)
     if recorded is None:
         with svc.engine.begin() as conn:

@@ -316,3 +316,17 @@ def test_weeks_are_the_periods_own_weeks(engine, config):
     with engine.connect() as conn:
         weeks = report.build(conn, config, since, since + timedelta(days=14))["volume"]["by_week"]
     assert [(week["week"], week["mqls"]) for week in weeks] == [("2026-11-09", 8), ("2026-11-16", 7)]
+
+
+def test_a_long_read_does_not_hold_sqlites_write_lock(sqlite_engine):
+    from sqlalchemy import select
+
+    from bot.store.db import reading
+    from bot.store.schema import leads
+    with reading(sqlite_engine) as reader:
+        reader.execute(select(leads.c.id)).all()          # a read transaction is open, as during a report
+        assert reader.in_transaction()
+        with sqlite_engine.begin() as writer:             # BEGIN IMMEDIATE: would wait (then fail) behind a writer
+            insert(writer, [LEDGER[0]])
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(leads.c.id)).scalar_one() == 1

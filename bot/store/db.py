@@ -47,9 +47,19 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A long read (a report over the whole ledger) must not hold the write lock: in WAL mode a deferred
+        # transaction reads a snapshot while webhooks and clicks keep writing.
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+READ_ONLY = "handoff_read_only"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only (`with reading(engine) as conn:`): on SQLite its transaction takes no write lock."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def _ensure_sqlite_dir(url: str) -> None:
