@@ -189,6 +189,7 @@ def ledger_rows(conn: Connection, since: datetime | None = None, until: datetime
 
 
 def as_row(journey: Journey) -> dict[str, Any]:
+    breaches = journey.breaches   # parsed from the folded log once, for the count and the causes
     return {
         "lead_id": journey.lead_id, "contact_id": journey.contact_id, "sdr": journey.sdr,
         "owner_id": journey.owner_id, "source": journey.source, "campaign": journey.campaign,
@@ -197,8 +198,8 @@ def as_row(journey: Journey) -> dict[str, Any]:
         "mql_at": _iso(journey.mql_at), "alerted_at": _iso(journey.alerted_at),
         "accepted_at": _iso(journey.accepted_at), "first_touch_at": _iso(journey.first_touch_at),
         "touches": journey.touches, "decided_at": _iso(journey.decided_at), "decision": journey.decision,
-        "decision_reason": journey.decision_reason, "ae": journey.ae, "breaches": len(journey.breaches),
-        "breach_causes": "; ".join(f"{b.deadline}: {b.cause}" for b in journey.breaches), "status": journey.status,
+        "decision_reason": journey.decision_reason, "ae": journey.ae, "breaches": len(breaches),
+        "breach_causes": "; ".join(f"{b.deadline}: {b.cause}" for b in breaches), "status": journey.status,
     }
 
 

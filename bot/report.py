@@ -6,6 +6,7 @@ A lead belongs to the period in which it became an MQL; its later steps (accept,
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_left
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -251,11 +252,12 @@ def _size(group: Tally | Compliance) -> int:
 def _speed_to_lead(period: Period) -> dict[str, Any]:
     speeds = sorted(period.speed)
     system, human = sorted(period.system_delay), sorted(period.human_delay)
-    bands, low = [], 0.0
+    bands, below_low = [], 0
     for name, high in SPEED_BANDS:
-        count = sum(1 for seconds in speeds if low <= seconds < high)
+        below_high = bisect_left(speeds, high)   # sorted: a band's count is where its ends fall, no pass per band
+        count = below_high - below_low
         bands.append({"band": name, "leads": count, "share": rate(count, len(speeds))})
-        low = high
+        below_low = below_high
     return {"leads": len(speeds), "p50": percentile(speeds, 50), "p95": percentile(speeds, 95),
             "system_p50": percentile(system, 50), "system_p95": percentile(system, 95),
             "human_p50": percentile(human, 50), "human_p95": percentile(human, 95), "bands": bands}

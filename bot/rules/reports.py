@@ -80,11 +80,12 @@ def _every(value: Any) -> int:
 
 
 def _weekday(value: Any) -> int:
+    """A day's full name or its first three letters, in any case."""
     text = value.strip().lower() if isinstance(value, str) else ""
-    found = [index for index, name in enumerate(WEEKDAYS) if text and name.startswith(text[:3]) and len(text) >= 3]
-    if not found or (len(text) > 3 and WEEKDAYS[found[0]] != text):
-        raise ValueError(f"expected a day of the week like monday (got {value!r})")
-    return found[0]
+    for index, name in enumerate(WEEKDAYS):
+        if text in (name, name[:3]):
+            return index
+    raise ValueError(f"expected a day of the week like monday (got {value!r})")
 
 
 def _clock(value: Any) -> time:
@@ -95,15 +96,14 @@ def _clock(value: Any) -> time:
 
 
 def _day(value: Any) -> date:
+    """A date (YAML reads 2026-11-30 as one) or its ISO text; a date with a time of day is refused."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else _refuse_day(value)
-    except ValueError:
-        return _refuse_day(value)
-
-
-def _refuse_day(value: Any) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     raise ValueError(f"expected a date like 2026-11-30 (got {value!r})")
 
 
