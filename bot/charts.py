@@ -9,15 +9,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Mapping, Sequence
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from bot.png import encode_png
 from bot.slack_blocks import truncate
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 # --- the review's charts (matplotlib's Agg renderer, no pyplot: no global figure state, no GUI backend) ---
 
@@ -51,7 +49,7 @@ def volume_png(weeks: Sequence[tuple[str, int]], weekly_target: float | None) ->
                          label=f"Weekly target ({weekly_target:.0f})")
         axes.legend(loc="upper left")
         _frame(axes, "MQL volume vs target", "Week starting", "MQLs", len(weeks))
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _whole_number_ticks(axes.yaxis)
     return _render(draw)
 
 
@@ -82,7 +80,7 @@ def speed_png(bands: Sequence[tuple[str, int]]) -> bytes:
         axes.bar_label(bars, labels=[f"{count} ({count / total:.0%})" if total else "0" for _, count in bands],
                        padding=3)
         _frame(axes, "Speed to lead: prospect's action → first touch", "Time to first touch", "Leads", len(bands))
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _whole_number_ticks(axes.yaxis)
     return _render(draw)
 
 
@@ -95,7 +93,7 @@ def dq_png(reasons: Sequence[tuple[str, int]]) -> bytes:
         bars = axes.barh(labels, [count for _, count in reversed(shown)], color=_DQ)
         axes.bar_label(bars, padding=3)
         _frame(axes, "Disqualification reasons", "Leads disqualified", "", 0)
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _whole_number_ticks(axes.xaxis)
     return _render(draw)
 
 
@@ -178,6 +176,9 @@ def weekly_target(report: Mapping[str, Any]) -> float | None:
 
 
 def _render(draw: Callable[[Axes], None]) -> bytes:
+    # matplotlib loads here, when a chart is drawn (once a review), not in every process importing the outbox.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     with _RENDERING:
         figure = Figure(figsize=(CHART_SIZE[0] / _DPI, CHART_SIZE[1] / _DPI), dpi=_DPI, facecolor="white",
                         layout="constrained")
@@ -187,6 +188,11 @@ def _render(draw: Callable[[Axes], None]) -> bytes:
         width, height = canvas.get_width_height()
         rgba = bytes(canvas.buffer_rgba())
     return encode_png(width, height, _rgb_of(rgba))
+
+
+def _whole_number_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator   # loaded by _render already: a lookup, not an import
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _rgb_of(rgba: bytes) -> bytes:

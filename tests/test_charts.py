@@ -98,3 +98,14 @@ def test_each_chart_carries_its_numbers_in_words_within_slacks_alt_text_limit() 
                    for year in (2024, 2025, 2026) for month in range(1, 13) for day in (5, 12, 19, 26)]
     volume = draw_chart(a_report(volume__by_week=three_years), "mql-volume")
     assert len(volume.alt_text) <= 1000 and volume.alt_text.endswith("…")
+
+
+def test_matplotlib_loads_only_when_a_chart_is_drawn():
+    import subprocess
+    import sys
+    script = ("import sys, bot.outbox, bot.backtest, bot.report; "
+              "assert 'matplotlib' not in sys.modules, 'loaded at import'; "
+              "from bot.charts import speed_png; speed_png([('0-5 min', 1)]); "
+              "assert 'matplotlib' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
