@@ -278,10 +278,18 @@ def record_summary(conn: Connection, lead_id: int, now: datetime) -> None:
     a re-accept after a reassign) differs in content, so it is written too.
     """
     lead = leads.get_lead(conn, lead_id)
-    first_touch = journey.first_step(conn, lead_id, "touch")
-    fields = summary_fields(lead, first_touch["at"] if first_touch else None)
+    fields = current_summary(conn, lead)
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
-    _write_contact(conn, lead, f"summary:{digest}", fields, now)
+    # The write carries its lead: a retried older write sends the summary as it stands then, never a stale one.
+    effects.add_effect(conn, f"lead:{lead.id}:summary:{digest}", "hubspot_update",
+                       {"contact_id": lead.contact_id, "properties": fields, "summary_of_lead": lead.id}, now,
+                       lead_id=lead.id)
+
+
+def current_summary(conn: Connection, lead: Row) -> dict[str, str]:
+    """The lead's HubSpot summary properties from what the store holds now."""
+    first_touch = journey.first_step(conn, lead.id, "touch")
+    return summary_fields(lead, first_touch["at"] if first_touch else None)
 
 
 def _write_contact(conn: Connection, lead: Row, step: str, properties: dict[str, str], now: datetime) -> None:

@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
-from bot import review, slack_blocks, slack_views
+from bot import actions, review, slack_blocks, slack_views
 from bot.routing import explicit_slack_user
 from bot.services import Services, backoff
 from bot.store import effects, journey, kv, leads
@@ -49,9 +50,10 @@ def _run_hubspot_updates(svc: Services, rows: Sequence[Row], now: datetime) -> N
     if _blocked(svc, "hubspot", rows, now):
         return
     updates: dict[str, dict[str, str]] = {}
-    for row in rows:   # two writes to one contact in one batch: merge them, later wins
-        payload = effects.payload_of(row)
-        updates.setdefault(payload["contact_id"], {}).update(payload["properties"])
+    with svc.engine.connect() as conn:
+        for row in rows:   # two writes to one contact in one batch: merge them, later wins
+            payload = effects.payload_of(row)
+            updates.setdefault(payload["contact_id"], {}).update(_properties_now(conn, payload))
     try:
         missing = svc.crm.update_contacts(updates)
     except IntegrationError as error:
@@ -63,6 +65,14 @@ def _run_hubspot_updates(svc: Services, rows: Sequence[Row], now: datetime) -> N
             contact_id = effects.payload_of(row)["contact_id"]
             effects.complete_effect(conn, row, now, {"missing": contact_id in missing})
     log.info("hubspot write-back: contacts=%d missing=%d", len(updates), len(missing))
+
+
+def _properties_now(conn: Connection, payload: dict) -> dict[str, str]:
+    """What to write: the payload's properties, or for a lead's summary the summary as it stands now (a write
+    retried after a newer one succeeded must not put older figures back)."""
+    lead_id = payload.get("summary_of_lead")
+    lead = leads.get_lead(conn, lead_id) if lead_id is not None else None
+    return actions.current_summary(conn, lead) if lead is not None else payload["properties"]
 
 
 def _run_one(svc: Services, row: Row, now: datetime) -> None:

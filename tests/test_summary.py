@@ -123,3 +123,29 @@ def test_a_touch_logged_in_hubspot_updates_the_summary_once(system):
     system.drain()
     assert [e for e in system.effects() if e.key.startswith(f"lead:{lead_id}:summary:")] == summaries
     assert system.leads()[0].touches == 1
+
+
+def test_an_older_summary_write_retried_after_a_newer_one_writes_the_summary_as_it_stands(system):
+    from sqlalchemy import update
+
+    from bot.store.schema import effects
+    lead_id = system.new_lead("801")
+    mql_at = system.leads()[0].became_mql_at
+    system.clock.now = mql_at + timedelta(minutes=2)
+    system.click("accept_lead", lead_id, "U0REP1")
+    wait_for(lambda: system.leads()[0].status == "accepted")
+    system.clock.now = mql_at + timedelta(minutes=20)
+    log_touch(system, lead_id)
+    system.drain()
+    after_one_touch = [e for e in system.effects() if e.key.startswith(f"lead:{lead_id}:summary:")][-1]
+    system.clock.now = mql_at + timedelta(minutes=50)
+    log_touch(system, lead_id, "email")
+    system.drain()
+    assert on_contact(system)["handoff_touches"] == "2"
+    # The first touch's write runs again, as a retry whose earlier answer was lost would, after the second's.
+    with system.svc.engine.begin() as conn:
+        conn.execute(update(effects).where(effects.c.id == after_one_touch.id).values(
+            state="pending", run_at=system.clock.now, done_at=None))
+    system.drain()
+    assert next(e for e in system.effects() if e.id == after_one_touch.id).state == "done"
+    assert on_contact(system)["handoff_touches"] == "2"
