@@ -162,11 +162,15 @@ class EffectTries:
         return self.failed > 0 and (self.late_by is None or self.late_by > SYSTEM_DELAY_LIMIT)
 
 
-def effect_tries(what: str, service: str, *, state: str, attempts: int, last_error: str | None,
+def effect_tries(what: str, service: str, *, state: str, attempts: int, claimed: bool, last_error: str | None,
                  created_at: datetime, done_at: datetime | None, due_at: datetime) -> EffectTries:
-    """An outbox row's tries as seen at `due_at`: every claim but the one that succeeded was a failure or a wait."""
-    out = state in ("done", "skipped") and done_at is not None and done_at <= due_at
-    failed = attempts - 1 if state in ("done", "skipped") else attempts
+    """An outbox row's finished failed tries, and how late it went out as seen at `due_at`.
+
+    The outbox counts a try when a worker claims the row (the poison-pill guard), so `attempts` includes a try still
+    running (`claimed`: the row's claim is held) and the one that succeeded: neither is a failure."""
+    went_out = state in ("done", "skipped")
+    out = went_out and done_at is not None and done_at <= due_at
+    failed = attempts - 1 if went_out or claimed else attempts
     return EffectTries(what, service, max(failed, 0), last_error, done_at - created_at if out else None)
 
 

@@ -126,8 +126,8 @@ def _messages_to_rep(conn: Connection, row: Row) -> list[sla_core.EffectTries]:
                                                       schema.effects.c.created_at >= row.started_at,
                                                       schema.effects.c.created_at <= row.due_at))
     return [sla_core.effect_tries(what[effect.key], "Slack", state=effect.state, attempts=effect.attempts,
-                                  last_error=effect.last_error, created_at=effect.created_at,
-                                  done_at=effect.done_at, due_at=row.due_at)
+                                  claimed=effect.claim_token is not None, last_error=effect.last_error,
+                                  created_at=effect.created_at, done_at=effect.done_at, due_at=row.due_at)
             for effect in found if effects.payload_of(effect).get("action", "remind_sdr") == "remind_sdr"]
 
 

@@ -236,22 +236,32 @@ def test_breach_cause(changes, cause, words):
 
 DUE = TUESDAY + HOUR
 TRIES_CASES = [
-    # (state, attempts, created, done, expected failed tries, expected lateness)
-    ("done", 1, TUESDAY, TUESDAY + SECOND, 0, SECOND),                  # out at the first try
-    ("done", 3, TUESDAY, TUESDAY + 4 * MINUTE, 2, 4 * MINUTE),          # two failures, then out
-    ("skipped", 2, TUESDAY, TUESDAY + MINUTE, 1, MINUTE),
-    ("pending", 2, TUESDAY, None, 2, None),                             # still waiting to retry at the deadline
-    ("failed", 12, TUESDAY, TUESDAY + 30 * MINUTE, 12, None),           # gave up: never out
-    ("done", 3, TUESDAY, DUE + MINUTE, 2, None),                        # out, but after the deadline
-    ("pending", 0, TUESDAY, None, 0, None),
+    # (state, attempts, claimed, created, done, expected failed tries, expected lateness)
+    ("done", 1, False, TUESDAY, TUESDAY + SECOND, 0, SECOND),                  # out at the first try
+    ("done", 3, False, TUESDAY, TUESDAY + 4 * MINUTE, 2, 4 * MINUTE),          # two failures, then out
+    ("skipped", 2, False, TUESDAY, TUESDAY + MINUTE, 1, MINUTE),
+    ("pending", 2, False, TUESDAY, None, 2, None),                             # waiting to retry at the deadline
+    ("failed", 12, False, TUESDAY, TUESDAY + 30 * MINUTE, 12, None),           # gave up: never out
+    ("done", 3, False, TUESDAY, DUE + MINUTE, 2, None),                        # out, but after the deadline
+    ("pending", 0, False, TUESDAY, None, 0, None),
+    # A claimed row's last try is still running (attempts are counted at claim time): it has failed nothing yet.
+    ("pending", 1, True, TUESDAY, None, 0, None),                              # the first try, in flight
+    ("pending", 3, True, TUESDAY, None, 2, None),                              # two failures, the third in flight
 ]
 
 
-@pytest.mark.parametrize("state, attempts, created, done, failed, late_by", TRIES_CASES)
-def test_effect_tries_at_the_deadline(state, attempts, created, done, failed, late_by):
-    tries = effect_tries("the alert", "Slack", state=state, attempts=attempts, last_error=SLACK_503,
-                         created_at=created, done_at=done, due_at=DUE)
+@pytest.mark.parametrize("state, attempts, claimed, created, done, failed, late_by", TRIES_CASES)
+def test_effect_tries_at_the_deadline(state, attempts, claimed, created, done, failed, late_by):
+    tries = effect_tries("the alert", "Slack", state=state, attempts=attempts, claimed=claimed,
+                         last_error=SLACK_503, created_at=created, done_at=done, due_at=DUE)
     assert (tries.failed, tries.late_by) == (failed, late_by)
+
+
+def test_a_first_try_still_in_flight_is_no_failure_in_the_breach_words():
+    in_flight = effect_tries("the alert", "Slack", state="pending", attempts=1, claimed=True, last_error=None,
+                             created_at=TUESDAY, done_at=None, due_at=DUE)
+    assert breach_cause(**(ON_TIME | {"alerted_at": None, "effects": (in_flight,)})) == (
+        "system", "Our alert never went out")
 
 
 @pytest.mark.parametrize("error, words", [
