@@ -51,7 +51,8 @@ class BatchFacts:
     read: ContactRead
     portal_id: str | None
     kept: dict[str, list[Activity]]                   # Handoff's own timeline, by contact
-    engagements: dict[str, list[Engagement]] | None   # calls/emails/meetings where touches moved; None: unreadable
+    # Calls/emails/meetings where touches moved; None (all, or one contact's): unreadable, the properties count.
+    engagements: dict[str, list[Engagement] | None] | None
 
 
 def plan_batch(rows: Sequence[Row]) -> BatchPlan:
@@ -135,10 +136,11 @@ def _read(svc: Services, contact_ids: list[str]) -> ContactRead:
     return svc.crm.read_contacts(contact_ids, properties, company_properties_to_read(rules))
 
 
-def _read_engagements(svc: Services, read: ContactRead, now: datetime) -> dict[str, list[Engagement]] | None:
+def _read_engagements(svc: Services, read: ContactRead, now: datetime) -> dict[str, list[Engagement] | None] | None:
     """The calls, emails and meetings of the contacts whose open lead's sales activity moved (read only then:
-    two calls per kind and 100 contacts). None when this app may not read them: touches then come from the
-    sales-activity properties, and the read is tried again after ENGAGEMENTS_RECHECK."""
+    two calls per kind and 100 contacts). A contact HubSpot refuses (a 400 or 404 that asking again will not
+    mend) is None and only its touches come from the sales-activity properties. None for all when this app
+    may not read them (403), or HubSpot refuses every contact tried: tried again after ENGAGEMENTS_RECHECK."""
     with svc.engine.connect() as conn:
         if (kv.blocked_until(conn, ENGAGEMENTS_UNAVAILABLE) or now) > now:
             return None
@@ -146,14 +148,15 @@ def _read_engagements(svc: Services, read: ContactRead, now: datetime) -> dict[s
     if not moved:
         return {}
     try:
-        return svc.crm.read_engagements(moved)
+        return touches.read_engagements(svc.crm.read_engagements, moved)
     except IntegrationError as error:
-        if error.status != 403:
-            raise      # HubSpot trouble: the batch waits and tries again, as for the contact read
+        if error.status != 403 and not touches.refuses_contacts(error):
+            raise      # HubSpot trouble (429, 5xx): the batch waits and tries again, as for the contact read
         with svc.engine.begin() as conn:
             kv.block(conn, ENGAGEMENTS_UNAVAILABLE, now + ENGAGEMENTS_RECHECK)
-        log.warning("calls, emails and meetings not readable (HTTP 403: a scope is missing): touches come from "
-                    "the sales-activity properties; asked again in %s", ENGAGEMENTS_RECHECK)
+        why = "a scope is missing" if error.status == 403 else "refused for every contact tried"
+        log.warning("calls, emails and meetings not readable (HTTP %s: %s): touches come from the sales-activity "
+                    "properties; asked again in %s", error.status, why, ENGAGEMENTS_RECHECK)
         return None
 
 
@@ -266,7 +269,7 @@ def _record_mql(conn: Connection, lead_id: int, contact: Contact, score, cause: 
 
 
 def _refresh_lead(conn: Connection, lead: Row, contact: Contact, score, activities,
-                  engagements: dict[str, list[Engagement]] | None, now: datetime) -> None:
+                  engagements: dict[str, list[Engagement] | None] | None, now: datetime) -> None:
     """New activity joins the open lead's card; a rep's call, email or meeting in HubSpot counts as a touch."""
     card = cards.refreshed_card(json.loads(lead.card), score, activities)
     before, after = cards.sales_snapshot_of(json.loads(lead.card)), cards.sales_snapshot(contact)
@@ -280,7 +283,7 @@ def _refresh_lead(conn: Connection, lead: Row, contact: Contact, score, activiti
 
 
 def _count_hubspot_touches(conn: Connection, lead: Row, before: dict, after: dict,
-                           engagements: dict[str, list[Engagement]] | None, now: datetime) -> int:
+                           engagements: dict[str, list[Engagement] | None] | None, now: datetime) -> int:
     """Contact attempts made in HubSpot since the card's last look: the owner's engagements when readable,
     else what the sales-activity properties counted."""
     theirs = None if engagements is None else engagements.get(lead.contact_id)

@@ -115,9 +115,9 @@ def test_a_touch_logged_in_hubspot_updates_the_summary_once(system):
     event = system.event("contact.propertyChange", "801", property_name="num_contacted_notes", property_value="1")
     system.post_webhook([event])
     system.drain()
-    touched_at = system.clock.now   # the worker saw the touch after the inbox's debounce: 7 min and a moment
-    assert on_contact(system) == {"handoff_touches": "1", "handoff_first_touch_at": to_utc_iso(touched_at),
-                                  "handoff_minutes_to_first_touch": "7"}
+    called_at = datetime(2026, 11, 18, 15, 6, tzinfo=timezone.utc)   # when the rep called, not when we heard
+    assert on_contact(system) == {"handoff_touches": "1", "handoff_first_touch_at": to_utc_iso(called_at),
+                                  "handoff_minutes_to_first_touch": "6"}   # 15:06 less an MQL at 15:00:00.51
     summaries = [e for e in system.effects() if e.key.startswith(f"lead:{lead_id}:summary:")]
     system.post_webhook([event])   # HubSpot delivers the same change again: no new touch, nothing written
     system.drain()

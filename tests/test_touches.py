@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.touches import engagement_touches, property_touches, sales_activity_moved
+from bot.touches import engagement_touches, property_touches, sales_activity_moved, touch_time
 from integrations.hubspot.activity import Engagement
 
 MQL = datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc)
@@ -58,3 +58,21 @@ def test_property_touches_count_what_moved(before, after, expected):
     assert len(found) == expected
     assert all(t.detail == {"counted_until": after["last_sales_activity"]} for t in found)
     assert sales_activity_moved(before, after) == (before != after)
+
+
+@pytest.mark.parametrize("occurred, expected", [
+    (datetime(2026, 11, 18, 15, 6, tzinfo=timezone.utc), datetime(2026, 11, 18, 15, 6, tzinfo=timezone.utc)),
+    (datetime(2026, 11, 18, 14, 0, tzinfo=timezone.utc), MQL),          # a count covering calls before the MQL
+    (datetime(2026, 11, 18, 15, 30, tzinfo=timezone.utc), datetime(2026, 11, 18, 15, 10, tzinfo=timezone.utc)),
+    (None, datetime(2026, 11, 18, 15, 10, tzinfo=timezone.utc)),        # no time given: when it was recorded
+])
+def test_a_touch_counts_from_when_it_happened_between_the_mql_and_its_detection(occurred, expected):
+    detected = datetime(2026, 11, 18, 15, 10, tzinfo=timezone.utc)
+    assert touch_time(occurred, MQL, detected) == expected
+
+
+def test_hubspot_touches_carry_their_own_time():
+    [call] = engagement_touches([e("calls", 4)], OWNERS, MQL, counted=set())
+    assert call.occurred_at == datetime(2026, 11, 18, 15, 4, tzinfo=timezone.utc)
+    [counted] = property_touches(snapshot("0", None), snapshot("1", "2026-11-18T15:07:00Z"))
+    assert counted.occurred_at == datetime(2026, 11, 18, 15, 7, tzinfo=timezone.utc)
