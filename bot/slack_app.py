@@ -41,7 +41,10 @@ def register(app: App, svc: Services) -> None:
                                     _open_form(svc, _id, body, respond, client)))
     for callback_id, submit in SUBMITS.items():
         app.view(callback_id)(_submission(svc, submit))
-    app.command("/handoff")(_command(svc))
+    # Stats count a week of the ledger, which can outlast Slack's 3 s: ack at once, the figures follow. A lazy
+    # listener, so this holds with process_before_response=True too (the ack is then not held up by the work).
+    app.command("/handoff", matchers=[_asks_for_stats])(ack=_ack_stats, lazy=[_reply_with_stats(svc)])
+    app.command("/handoff")(_command(svc))   # Bolt runs the first listener that matches: stats never reach here
     app.event("app_home_opened")(_safe(lambda ack, body, respond, client: _publish_home(svc, body, client)))
 
 
@@ -205,6 +208,34 @@ def _command(svc: Services):
             text = "Handoff could not answer just now. Please try again."
         ack(response_type="ephemeral", text=text)
     return listener
+
+
+def _asks_for_stats(command: dict) -> bool:
+    """`/handoff stats …`, the subcommand too slow to answer inside the ack."""
+    return command.get("text", "").strip().partition(" ")[0].lower() == "stats"
+
+
+def _ack_stats(ack) -> None:
+    ack(response_type="ephemeral", text=slack_views.stats_pending_text())
+
+
+def _reply_with_stats(svc: Services):
+    def reply_with_stats(command: dict, respond) -> None:
+        """The stats through the command's response_url; a failure is told to the rep, never left silent."""
+        try:
+            text = queries.answer_command(svc, command["user_id"], command.get("text", ""), svc.clock())
+        except Exception:
+            log.exception("/handoff stats failed")
+            text = slack_views.stats_failed_text()
+        try:
+            # A new ephemeral: a response_url cannot replace the ack's message of a slash command (slack.md §2.4).
+            sent = respond(response_type="ephemeral", replace_original=False, text=text)
+        except Exception:
+            log.exception("/handoff stats could not be sent")
+            return
+        if sent.status_code != 200:
+            log.error("/handoff stats not delivered: response_url answered HTTP %s", sent.status_code)
+    return reply_with_stats
 
 
 def _publish_home(svc: Services, body: dict, client: WebClient) -> None:

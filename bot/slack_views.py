@@ -26,7 +26,7 @@ __all__ = [
     "parse_bant", "bant_errors", "bant_summary", "parse_disqualify", "disqualify_errors",
     "parse_reassign", "reassign_errors", "parse_snooze", "snooze_errors", "parse_touch", "touch_errors",
     "home_view", "mine_text", "lead_text", "away_text", "back_text", "stats_text", "help_text",
-    "team_stats_text", "team_unknown_text", "review_message",
+    "team_stats_text", "team_unknown_text", "stats_pending_text", "stats_failed_text", "review_message",
     "ae_handoff_message", "revisit_message",      # messages, built in bot.slack_blocks
 ]
 
@@ -384,6 +384,16 @@ def team_stats_text(team: str, report: Mapping[str, Any]) -> str:
              f"• Disqualified: {dq_words(report['disqualified'], TEAM_DQ_REASONS)}"]
     return _fit_lines([*lines, bullet_list("SLA compliance by rep:", reps, len(reps), SECTION_LIMIT - 600)],
                       SECTION_LIMIT)
+
+
+def stats_pending_text() -> str:
+    """`/handoff stats …` answered at once: the figures follow in a moment (they are counted after the ack)."""
+    return ":hourglass_flowing_sand: Working on your stats…"
+
+
+def stats_failed_text() -> str:
+    """`/handoff stats …` when the figures could not be counted: said, so the rep is not left waiting."""
+    return "Handoff could not put your stats together just now. Please try `/handoff stats` again in a minute."
 
 
 def team_unknown_text(name: str, teams: Sequence[str]) -> str:

@@ -279,8 +279,9 @@ def test_handoff_mine_lead_away_back_and_stats(system):
     assert "back" in away.lower()
     system.command("U0REP1", "back")
     accepted(system, lead_id)
-    stats = system.command("U0REP1", "stats").get_data(as_text=True)
-    assert "1" in stats
+    assert "Working on your stats" in system.command("U0REP1", "stats").get_data(as_text=True)
+    wait_for(lambda: system.slack.hook_posts)   # the stats follow the ack, through the command's response_url
+    assert "Accepted 1 leads" in system.slack.hook_posts[-1]["text"]
     assert "mine" in system.command("U0REP1", "nonsense").get_data(as_text=True)
 
 
