@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,9 @@ log = logging.getLogger("handoff.worker")
 MAX_ATTEMPTS = 10     # a batch failing this often for a reason that is not HubSpot's goes dead
 ENGAGEMENTS_UNAVAILABLE = "hubspot-engagements"   # the throttle remembering an app that may not read them
 ENGAGEMENTS_RECHECK = timedelta(hours=6)          # a scope granted later is noticed within this
+# The share of a batch's lease the web-events fetch may use; the rest is for the engagements read and the
+# decisions, so the batch finishes while its lease still holds and no other worker takes it over.
+WEB_EVENTS_SHARE = 0.5
 
 
 @dataclass
@@ -63,7 +67,8 @@ def plan_batch(rows: Sequence[Row]) -> BatchPlan:
         plan.first_seen[row.object_id] = (min(row.occurred_at, seen[0]) if seen else row.occurred_at,
                                           min(row.received_at, seen[1]) if seen else row.received_at)
     for event in _events(rows):
-        plan.portal_id = plan.portal_id or event.portal_id
+        # Handoff's own rescore events may carry portal 0 (none known): never a portal for record links.
+        plan.portal_id = plan.portal_id or (event.portal_id if event.portal_id != "0" else None)
         if event.event_type == "contact.merge":
             survivor = event.new_object_id or event.primary_object_id or event.object_id
             plan.merges += [(old, survivor) for old in event.merged_object_ids if old != survivor]
@@ -92,6 +97,7 @@ def _events(rows: Sequence[Row]) -> list[WebhookEvent]:
 
 def process_one_batch(svc: Services, now: datetime | None = None) -> bool:
     """Claim one batch of contacts' events and handle it; False when there was nothing to do."""
+    leased_at = time.monotonic()   # read before `now`, which the lease runs from: it ends no sooner than this says
     now = now or svc.clock()
     if svc.crm is None or _throttled(svc, "hubspot", now):
         return False      # without a token nothing is read; events wait in the inbox
@@ -99,8 +105,10 @@ def process_one_batch(svc: Services, now: datetime | None = None) -> bool:
         rows = claim_contact_batch(conn, now, lease=timedelta(seconds=svc.settings.lease_seconds))
     if not rows:
         return False
+    box = web_events.TimeBox(ends=leased_at + svc.settings.lease_seconds * WEB_EVENTS_SHARE,
+                             claim=rows[0].claim_token)
     try:
-        _handle_batch(svc, rows, now)
+        _handle_batch(svc, rows, now, box)
     except IntegrationError as error:
         _retry_later(svc, rows, now, error)
     except Exception as error:   # a bug must not wedge the inbox: push the batch back, count it
@@ -109,14 +117,14 @@ def process_one_batch(svc: Services, now: datetime | None = None) -> bool:
     return True
 
 
-def _handle_batch(svc: Services, rows: Sequence[Row], now: datetime) -> None:
+def _handle_batch(svc: Services, rows: Sequence[Row], now: datetime, box: web_events.TimeBox) -> None:
     plan = plan_batch(rows)
     with svc.engine.begin() as conn:
         for old_id, new_id in plan.merges:
             leads.rekey_contact(conn, old_id, new_id, now)
             timeline.rekey(conn, old_id, new_id)
     read = _read(svc, plan.to_read)
-    web_events.fetch_for_batch(svc, {contact.id: contact for contact in read.contacts.values()}, now)
+    web_events.fetch_for_batch(svc, {contact.id: contact for contact in read.contacts.values()}, now, box)
     engagements = _read_engagements(svc, read, now)
     with svc.engine.begin() as conn:
         facts = BatchFacts(plan, read, _portal_id(svc, conn, plan),
