@@ -6,9 +6,9 @@ it an MQL), or any open lead when `open_leads` is on; never twice for a contact 
 newest event already kept (incremental), the first time `lookback` back. A portal whose plan or token lacks
 the API (403/404) is remembered for `recheck_unavailable` and not asked meanwhile: one log line, no storm.
 
-The fetch runs inside the batch's lease and stops before its share of it is spent (TimeBox): the contacts not
-reached are put back through scoring (an inbox event keyed by contact and claim), so another worker never
-takes over a batch still fetching, and nothing is skipped. When a contact was last asked is kept per contact
+The fetch runs inside the batch's lease and stops before its share of it is spent (TimeBox), so the batch
+can finish while its lease holds rather than be taken over by another worker mid-way; the contacts not reached
+are put back through scoring (an inbox event keyed by contact and claim), so none is skipped. When a contact was last asked is kept per contact
 in settings_kv; marks older than `lookback` are swept a page at a time (prune_fetch_marks).
 """
 from __future__ import annotations
