@@ -14,9 +14,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from functools import cached_property, lru_cache
+from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TextIO
+from typing import Callable, Iterable, NamedTuple, Sequence, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
@@ -30,7 +31,7 @@ from bot.rules import ConfigError, ScoringRules, load_config
 from bot.rules.conditions import EMPLOYEES, properties_used
 from bot.rules.durations import window_words
 from bot.rules.grades import ENGAGEMENT_GRADES, FIT_GRADES
-from bot.scoring import Verdict, qualifies, verdict_for
+from bot.scoring import Verdict, properties_scored, qualifies, verdict_for
 from bot.settings import Settings, SettingsError
 
 # Outcome values that count as converted (compared without case, "_" or "-"); any other non-blank
@@ -73,20 +74,33 @@ class Rate:
     known: int = 0
     converted: int = 0
 
-    def add(self, converted: bool | None) -> None:
+    def add(self, converted: bool | None, contacts: int = 1) -> None:
         if converted is not None:
-            self.known += 1
-            self.converted += converted
+            self.known += contacts
+            self.converted += converted * contacts
 
     def share(self) -> float | None:
         return self.converted / self.known if self.known else None
 
 
+class _Profile(NamedTuple):
+    """What the report counts about one scored contact. Contacts share profiles, so the backtest counts
+    each profile once per contact (one Counter step) and works every figure out from those counts at the
+    end: their number is bounded by the config (scores, rule combinations), not by the export's size."""
+    point: int                      # the score's whole point
+    grade: str
+    is_mql: bool
+    high_intent: bool
+    held_back: bool                 # passes the MQL rule but a gate or the recency rule holds it back
+    rules_fired: tuple[str, ...]
+    gates_failed: tuple[str, ...]
+    has_outcome: bool
+    converted: bool | None
+
+
 @dataclass
-class Tally:
-    """Everything the report shows about one config's scores, as running counts."""
-    rules: ScoringRules
-    scored: int = 0
+class Figures:
+    """Everything the report shows about one config's scores, counted from a Tally's profiles."""
     mqls: int = 0
     high_intent: int = 0
     held_back: int = 0
@@ -104,6 +118,47 @@ class Tally:
     overall: Rate = field(default_factory=Rate)
     mql_rate: Rate = field(default_factory=Rate)
     other_rate: Rate = field(default_factory=Rate)
+
+    def add(self, profile: _Profile, contacts: int, mql_grades: frozenset[str]) -> None:
+        point, converted = profile.point, profile.converted
+        self.by_point[point] += contacts
+        if profile.has_outcome:
+            self.overall.add(converted, contacts)
+            _rate_at(self.point_rates, point).add(converted, contacts)
+            (self.mql_rate if profile.is_mql else self.other_rate).add(converted, contacts)
+        if not profile.gates_failed:
+            key = (point, profile.grade in mql_grades)
+            self.eligible[key] += contacts
+            _rate_at(self.eligible_rates, key).add(converted, contacts)
+        if profile.grade:
+            self.by_grade[profile.grade] += contacts
+            self.grade_mqls[profile.grade] += profile.is_mql * contacts
+            _rate_at(self.grade_rates, profile.grade).add(converted, contacts)
+        for label in profile.rules_fired:
+            self.fired_count[label] += contacts
+            _rate_at(self.fired, label).add(converted, contacts)
+        if profile.is_mql:
+            self.mqls += contacts
+            self.high_intent += profile.high_intent * contacts
+            for label in profile.rules_fired:
+                self.mql_reasons[label] += contacts
+        elif profile.held_back:
+            self.held_back += contacts
+            for label in profile.gates_failed:
+                self.gates_holding_back[label] += contacts
+
+
+def _figure(name: str) -> property:
+    return property(lambda tally: getattr(tally.figures, name), doc=f"Figures.{name}, as counted so far")
+
+
+@dataclass
+class Tally:
+    """One config's scores as counts: of each profile, of outcome values (the first few), and the latest
+    engagement. `figures` (and each of its fields, read on the Tally) works the report's figures out."""
+    rules: ScoringRules
+    scored: int = 0
+    profiles: Counter = field(default_factory=Counter)          # _Profile -> contacts
     outcome_values: Counter = field(default_factory=Counter)
     last_engaged: datetime | None = None
 
@@ -113,45 +168,33 @@ class Tally:
     def add_verdict(self, verdict: Verdict, outcome: str | None, converted: bool | None) -> None:
         """Count one scored contact (the backtest's path: a Verdict, no Score made)."""
         self.scored += 1
-        point = math.floor(verdict.total)
-        self.by_point[point] += 1
-        if outcome is not None:
-            self._add_outcome(point, verdict, outcome, converted)
-        if not verdict.gates_failed:
-            key = (point, verdict.grade in self._mql_grades)
-            self.eligible[key] += 1
-            _rate_at(self.eligible_rates, key).add(converted)
-        if verdict.grade:
-            self.by_grade[verdict.grade] += 1
-            self.grade_mqls[verdict.grade] += verdict.is_mql
-            _rate_at(self.grade_rates, verdict.grade).add(converted)
-        self.fired_count.update(verdict.rules_fired)
-        for label in verdict.rules_fired:
-            _rate_at(self.fired, label).add(converted)
-        self._add_mql(verdict)
+        is_mql = verdict.is_mql
+        held_back = not is_mql and passes_mql_rule(self.rules, verdict.total, verdict.grade)
+        self.profiles[_Profile(math.floor(verdict.total), verdict.grade, is_mql, verdict.high_intent, held_back,
+                               verdict.rules_fired, verdict.gates_failed, outcome is not None, converted)] += 1
+        if outcome is not None and (outcome in self.outcome_values or len(self.outcome_values) < OUTCOME_VALUES_SHOWN):
+            self.outcome_values[outcome] += 1
         last = verdict.last_engaged_at
         if last and (self.last_engaged is None or last > self.last_engaged):
             self.last_engaged = last
 
-    @cached_property
-    def _mql_grades(self) -> frozenset[str]:
-        return frozenset(self.rules.mql_grades or ())
+    @property
+    def figures(self) -> Figures:
+        """The report's figures from the profiles counted so far (worked out again once more are counted)."""
+        counted = self.__dict__.get("_figures")
+        if counted is None or counted[0] != self.scored:
+            figures, mql_grades = Figures(), frozenset(self.rules.mql_grades or ())
+            for profile, contacts in self.profiles.items():
+                figures.add(profile, contacts, mql_grades)
+            counted = self.__dict__["_figures"] = (self.scored, figures)
+        return counted[1]
 
-    def _add_outcome(self, point: int, verdict: Verdict, outcome: str, converted: bool | None) -> None:
-        if outcome in self.outcome_values or len(self.outcome_values) < OUTCOME_VALUES_SHOWN:
-            self.outcome_values[outcome] += 1
-        self.overall.add(converted)
-        _rate_at(self.point_rates, point).add(converted)
-        (self.mql_rate if verdict.is_mql else self.other_rate).add(converted)
-
-    def _add_mql(self, verdict: Verdict) -> None:
-        if verdict.is_mql:
-            self.mqls += 1
-            self.high_intent += verdict.high_intent
-            self.mql_reasons.update(verdict.rules_fired)
-        elif passes_mql_rule(self.rules, verdict.total, verdict.grade):
-            self.held_back += 1
-            self.gates_holding_back.update(verdict.gates_failed)
+    mqls, high_intent, held_back = _figure("mqls"), _figure("high_intent"), _figure("held_back")
+    by_point, eligible, point_rates = _figure("by_point"), _figure("eligible"), _figure("point_rates")
+    eligible_rates, by_grade, grade_mqls = _figure("eligible_rates"), _figure("by_grade"), _figure("grade_mqls")
+    grade_rates, mql_reasons = _figure("grade_rates"), _figure("mql_reasons")
+    gates_holding_back, fired, fired_count = _figure("gates_holding_back"), _figure("fired"), _figure("fired_count")
+    overall, mql_rate, other_rate = _figure("overall"), _figure("mql_rate"), _figure("other_rate")
 
 
 def passes_mql_rule(rules: ScoringRules, total: float, grade: str) -> bool:
@@ -286,7 +329,8 @@ def run_backtest(inputs: Inputs, progress: "Progress | None" = None) -> Backtest
 
 
 def _run(inputs: Inputs, progress: "Progress | None", hold_in_memory: str | None) -> Backtest:
-    export, feed = ContactExport(inputs.contacts, inputs.outcome, inputs.zone, inputs.delimiter), None
+    scored = properties_scored(inputs.rules) | (properties_scored(inputs.other) if inputs.other else set())
+    export, feed = ContactExport(inputs.contacts, inputs.outcome, inputs.zone, inputs.delimiter, scored), None
     try:
         if inputs.activities:
             feed = ActivityFeed(inputs.activities, inputs.zone, inputs.delimiter, hold_in_memory)
@@ -336,11 +380,18 @@ def _score_rows(result: Backtest, export: ContactExport, feed: ActivityFeed | No
 def contact_activities(contact: Contact, from_file: list[Activity]) -> list[Activity]:
     """combine_activities(activities_from_contact(contact), from_file), without reading the record's trail
     when it cannot add anything: every kind it could give is in the file already, or its properties are blank."""
-    if from_file:
-        missing = TRAIL_SOURCES.keys() - {activity.kind for activity in from_file}
-        if not any(contact.get(name) for kind in missing for name in TRAIL_SOURCES[kind]):
-            return from_file
+    if from_file and not any(map(contact.properties.get, _trail_to_read(frozenset(map(_KIND, from_file))))):
+        return from_file
     return combine_activities(activities_from_contact(contact), from_file)
+
+
+_KIND = attrgetter("kind")
+
+
+@lru_cache(maxsize=None)     # one entry per set of kinds: at most 2 ** len(ACTIVITY_KINDS)
+def _trail_to_read(kinds: frozenset[str]) -> tuple[str, ...]:
+    """The record's properties that could add an activity of a kind the file does not list."""
+    return tuple(name for kind, names in TRAIL_SOURCES.items() if kind not in kinds for name in names)
 
 
 def combine_activities(from_record: list[Activity], from_file: Sequence[Activity]) -> list[Activity]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from itertools import chain
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Collection, Iterable, Iterator, NamedTuple
 
 from bot.models import COMPANY_PREFIX, Activity, Company, Contact
 from bot.rules.conditions import ACTIVITY_KINDS
@@ -325,22 +325,33 @@ class _Column:
     key: str                                 # the property's name on the contact (or on its company)
     on_company: bool
     convert: Callable[[str], str] | None     # dates and list values; raises ValueError on a bad value
+    dated: bool                              # a date: `convert` checks it
+
+
+def _full_name(column: _Column) -> str:
+    """The property's name as rules write it: `company.x` for the company's."""
+    return (COMPANY_PREFIX if column.on_company else "") + column.key
 
 
 class ContactExport:
     """A HubSpot contacts export read row by row as Contacts (with their primary company, if exported)."""
 
     def __init__(self, path: str | Path, outcome: str | None = None, zone: tzinfo = timezone.utc,
-                 delimiter: str | None = None):
+                 delimiter: str | None = None, wanted: Collection[str] | None = None):
+        """`wanted`: the properties to put on each Contact (`company.x` for the company's), None for every
+        one exported. Dates in the other columns are still checked: a row with an unreadable one is skipped."""
         self.file = CsvFile(path, lambda header: _lacking_contact_columns(header, outcome), delimiter)
         columns, self.ignored = _plan_columns(self.file.header, zone)
-        self.properties = {(COMPANY_PREFIX if c.on_company else "") + c.key for c in columns}
+        self.properties = {_full_name(c) for c in columns}
         self._id = next(c for c in columns if c.key == CONTACT_ID and not c.on_company)
         self._outcome = _column_index(self.file.header, outcome) if outcome else None
         self.outcome_header = None if self._outcome is None else self.file.header[self._outcome]
-        self._plain = [(c.index, c.key) for c in columns if not (c.convert or c.on_company or c is self._id)]
-        self._company = [(c.index, c.key) for c in columns if c.on_company and not c.convert]
-        self._converted = [(c.index, c.key, c.on_company, c.convert, c.header) for c in columns if c.convert]
+        kept = [c for c in columns if c is not self._id and (wanted is None or _full_name(c) in wanted)]
+        self._plain = [(c.index, c.key) for c in kept if not (c.convert or c.on_company)]
+        self._company = [(c.index, c.key) for c in kept if c.on_company and not c.convert]
+        self._converted = [(c.index, c.key, c.on_company, c.convert, c.header) for c in kept if c.convert]
+        self._checked = [(c.index, c.header, c.convert) for c in columns
+                         if c not in kept and c is not self._id and c.convert and c.dated]
 
     def __iter__(self) -> Iterator[ContactRow | Skipped]:
         for item in self.file.rows():
@@ -357,6 +368,9 @@ class ContactExport:
             for index, key, on_company, convert, header in self._converted:
                 if value := fields[index]:
                     (company if on_company else properties)[key] = convert(value)
+            for index, header, check in self._checked:
+                if value := fields[index]:
+                    check(value)
         except ValueError as error:
             return Skipped(number, header, str(error))
         outcome = None if self._outcome is None else fields[self._outcome].strip() or None
@@ -394,8 +408,9 @@ def _plan_columns(header: list[str], zone: tzinfo) -> tuple[list[_Column], list[
         seen.add(name)
         on_company = name.startswith(COMPANY_PREFIX)
         key = name[len(COMPANY_PREFIX):] if on_company else name
-        convert = time_checker(zone) if is_datetime_property(name) else _option_value(name)
-        columns.append(_Column(index, text, key, on_company, convert))
+        dated = is_datetime_property(name)
+        convert = time_checker(zone) if dated else _option_value(name)
+        columns.append(_Column(index, text, key, on_company, convert, dated))
     return columns, ignored
 
 
@@ -404,6 +419,7 @@ def _plan_columns(header: list[str], zone: tzinfo) -> tuple[list[_Column], list[
 # Each kind's one string object: the scorer groups and looks up activities by kind, and the same object
 # compares at once (a kind read from a row is a new string each time).
 _KINDS = {kind: kind for kind in ACTIVITY_KINDS}
+_COUNTS = {"": 1} | {str(count): count for count in range(1, 1000)}    # the counts written most: read at once
 _ACTIVITY_BY_HEADER = {_plain(header): name for header, name in ACTIVITY_COLUMNS.items()}
 
 
@@ -433,25 +449,45 @@ class ActivityFile:
             except _BadValue as bad:
                 yield Skipped(item[0], *bad.args)
 
-    def runs(self, skips: SkipLog) -> Iterator[tuple[str, list[FileActivity]]]:
+    def runs(self, skips: SkipLog, share_labels: bool = False) -> Iterator[tuple[str, list[FileActivity]]]:
         """(contact id, its activities) for each run of rows with the same contact id, in file order; rows
-        that cannot be read go to `skips` and do not break a run. The backtest's path: one call per row."""
-        activity, current, found = self._activity, None, []
+        that cannot be read go to `skips` and do not break a run. `share_labels`: one string object per
+        distinct label, for runs held in memory. The backtest's path, so the common row (a known kind, an
+        ISO date, a count of 1) is read inline; any other goes through _activity, which also names what is
+        wrong with it."""
+        id_at, kind_at, when_at, label_at, count_at = self._id, self._kind, self._when, self._label, self._count
+        kinds, counts, read_time, zone, make = _KINDS, _COUNTS, datetime.fromisoformat, self._zone, tuple.__new__
+        current, found, read = None, [], 0
         for item in self.file.rows():
-            self.rows_read += 1
+            read += 1
             if item.__class__ is Skipped:
                 skips.add(item)
                 continue
+            fields = item[1]
+            contact_id, kind, text = fields[id_at].strip(), kinds.get(fields[kind_at]), fields[when_at]
+            count = counts.get(fields[count_at]) if count_at is not None else 1
             try:
-                contact_id, read = activity(item[1], FileActivity)
-            except _BadValue as bad:
-                skips.add(Skipped(item[0], *bad.args))
-                continue
+                if kind is None or count is None or not contact_id or text.isdigit():
+                    raise ValueError("not the common row")
+                moment = read_time(text)
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=zone)
+                label = fields[label_at] if label_at is not None else ""
+                activity = make(FileActivity, (kind, moment, sys.intern(label) if share_labels else label, count,
+                                               "hubspot"))
+            except ValueError:
+                try:
+                    contact_id, activity = self._activity(fields, FileActivity)
+                except _BadValue as bad:
+                    skips.add(Skipped(item[0], *bad.args))
+                    continue
             if contact_id != current:
                 if found:
+                    self.rows_read = read
                     yield current, found
                 current, found = contact_id, []
-            found.append(read)
+            found.append(activity)
+        self.rows_read = read
         if found:
             yield current, found
 
@@ -475,7 +511,7 @@ class ActivityFile:
         count = fields[self._count].strip() if self._count is not None else ""
         if count and not (count.isascii() and count.isdigit() and int(count) >= 1):
             raise _BadValue("count", f"expected a whole number of at least 1 (got {count!r})")
-        label = sys.intern(fields[self._label]) if self._label is not None else ""   # labels repeat: share them
+        label = fields[self._label] if self._label is not None else ""
         return contact_id, make(kind, moment, label, int(count) if count else 1)
 
     def _moment(self, text: str) -> datetime:
@@ -537,7 +573,7 @@ class ActivityFeed:
         self.matched = self.unmatched = 0
         self._file = ActivityFile(path, zone, delimiter)
         self.notes = list(self._file.file.notes)
-        self._runs = self._file.runs(self.skips)
+        self._runs = self._file.runs(self.skips, share_labels=bool(hold_in_memory))
         self._pending: tuple[tuple, list[Activity]] | None = None     # the next run: (its id's order, activities)
         self._last_key = None
         self._memory: dict[str, list[Activity]] | None = None

@@ -10,12 +10,13 @@ from urllib.parse import urlsplit
 
 from bot.activities import PAGE_VIEWS, TRAIL_PROPERTIES
 from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_range
-from bot.rules.compiled import (COMPANY_EMPLOYEES, CONTACT_EMPLOYEES, Compiled, Evidence, Facts, Judged, Seen,
-                                compile_condition, read_property, remember_by_values)
+from bot.rules.compiled import (COMBINATIONS_KEPT, COMPANY_EMPLOYEES, CONTACT_EMPLOYEES, Compiled, Evidence, Facts,
+                                Judged, Memo, Seen, compile_condition, read_property, remember_by_values)
 from bot.rules.conditions import EMPLOYEES, Condition, kinds_needed, properties_used, reads_values_only
 from bot.rules.decay import Decay
 from bot.rules.durations import window_words
-from bot.rules.scoring import AXES, EngagementRule, Rule, ScoringRules
+from bot.rules.leaves import Decided, Leaves, decided_by_leaves, newest_of
+from bot.rules.scoring import AXES, EngagementRule, Gate, Rule, ScoringRules
 from bot.timefmt import ago
 
 SUMMARY_ENGAGEMENTS = 2     # how many engagement reasons lead the summary: a rep skims it
@@ -56,8 +57,9 @@ def score_contact(contact: Contact, activities: Sequence[Activity], rules: Scori
     """Fit + engagement points (decayed, capped), grade, gates and recency -> Score; `now` is the moment
     "2 min ago" and decay are measured from; `was_mql` keeps an MQL down to mql_exit_threshold;
     `explain=False` leaves the words for a rep (evidence, summary) empty: a backtest counts, nobody reads them."""
-    judged = _judge(_plan(rules), Facts(contact, activities, now), activities, was_mql)
-    fit, engagement = (_reasons(judged, axis, now, explain) for axis in AXES)
+    judged = _judge(_plan(rules), contact, activities, now, was_mql)
+    facts = Facts(contact, activities, now) if explain else None
+    fit, engagement = (_reasons(judged, axis, facts) for axis in AXES)
     return Score(contact_id=contact.id, total=judged.total, fit=judged.fit, engagement=judged.engagement,
                  is_mql=judged.is_mql, high_intent=judged.high_intent, reasons=tuple(fit + engagement),
                  gates_failed=judged.gates_failed, last_engaged_at=judged.last_engaged,
@@ -85,21 +87,23 @@ class Verdict(NamedTuple):
 def verdict_for(contact: Contact, activities: Sequence[Activity], rules: ScoringRules, now: datetime) -> Verdict:
     """What score_contact(..., explain=False) decides, from the same steps, as a Verdict: a backtest scores
     millions of contacts and only counts, so it skips making a Reason per rule and a Score per contact."""
-    judged = _judge(_plan(rules), Facts(contact, activities, now), activities, False)
-    labels = [step.rule.label for step, *_ in judged.fired["fit"]] + [trim.rule for trim in judged.trims["fit"]]
-    labels += [step.rule.label for step, *_ in judged.fired["engagement"]]
-    labels += [trim.rule for trim in judged.trims["engagement"]]
+    judged = _judge(_plan(rules), contact, activities, now, False)
+    fired, trims = judged.fired, judged.trims
+    labels = [step.label for step, _, _ in fired["fit"]] + [trim.rule for trim in trims["fit"]]
+    labels += [step.label for step, _, _ in fired["engagement"]]
+    labels += [trim.rule for trim in trims["engagement"]]
     return Verdict(contact.id, judged.total, judged.is_mql, judged.high_intent, tuple(labels), judged.gates_failed,
                    judged.last_engaged, judged.grade)
 
 
-Fired = tuple["_Step", float, "float | None", Evidence]     # (rule, points, points before decay, evidence)
+Fired = tuple["_Step", float, "float | None"]     # (rule, points, points before decay or None)
+_UNDATED = object()     # a condition that holds with no dated activity among its evidence: nothing to decay
 
 
 class _Judged(NamedTuple):
     """Everything score_contact decides for one contact, before any words are written."""
-    fired: dict[str, list[Fired]]      # axis -> its rules that hold, in file order
-    trims: dict[str, list[Reason]]     # axis -> the caps that trimmed it
+    fired: dict[str, Sequence[Fired]]      # axis -> its rules that hold, in file order
+    trims: dict[str, list[Reason]]         # axis -> the caps that trimmed it
     fit: float
     engagement: float
     total: float
@@ -110,57 +114,120 @@ class _Judged(NamedTuple):
     last_engaged: datetime | None
 
 
-def _judge(plan: _Plan, facts: Facts, activities: Sequence[Activity], was_mql: bool) -> _Judged:
-    """The one place a contact is scored: score_contact and verdict_for only dress the result."""
-    rules, now = plan.config, facts.now
-    remembered = plan.by_values(facts)
-    fired = _fired(plan, facts, remembered)
-    fit_trims, fit = _capped(plan, "fit", fired["fit"])
-    engagement_trims, engagement = _capped(plan, "engagement", fired["engagement"])
-    last_engaged = max([activity.occurred_at for activity in activities], default=None)
-    failed = [label for label, test, place in plan.gates
-              if (test(facts) if place is None else remembered[place]) is None]
-    if last_engaged is None or last_engaged < now - rules.active_within:
-        failed.append(plan.inactive)
+def _judge(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: datetime, was_mql: bool) -> _Judged:
+    """The one place a contact is scored: score_contact and verdict_for only dress the result.
+
+    Each rule and gate is decided the cheapest way its condition allows: property values alone by what
+    those values were found to decide (remembered), activities alone by what the shape of the contact's
+    activities was found to decide (leaves.py, remembered too), anything else (a dated property, properties
+    mixed with activities) by its compiled test."""
+    summary = plan.leaves.summary(activities, now)
+    by_values, by_shape = plan.by_values(contact, now), plan.by_shape[plan.leaves.shape(summary)]
+    fit, engagement, failed = by_values.fit, by_values.engagement, by_values.failed + by_shape.failed
+    if by_shape.holding:     # all engagement rules: fit rules read properties only
+        engagement += tuple([(step, *_decayed(step.rule, step.decay, newest_of(summary, dating), now))
+                             for step, dating in by_shape.holding])
+    if not plan.one_way:
+        fit, engagement, failed = _in_file_order(plan.tested, Facts(contact, activities, now), fit, engagement, failed)
+    return _conclude(plan, fit, engagement, failed, summary.last, now, was_mql)
+
+
+def _in_file_order(tested: Sequence[_Step], facts: Facts, fit: Sequence[Fired], engagement: Sequence[Fired],
+                   failed: Sequence[_Step]) -> tuple[list[Fired], list[Fired], list[_Step]]:
+    """With the rules and gates only their compiled tests decide, and all back in file order (for a config
+    deciding an axis, or its gates, more than one way)."""
+    fired, failed = {"fit": list(fit), "engagement": list(engagement)}, list(failed)
+    for step in tested:
+        seen = None if step.kinds is not None and step.kinds.isdisjoint(facts.by_kind) else step.test(facts)
+        if step.axis is None:
+            if seen is None:
+                failed.append(step)
+        elif seen is not None:
+            newest = _newest(seen) if step.decay is not None else _UNDATED
+            fired[step.axis].append((step, *_decayed(step.rule, step.decay, newest, facts.now)))
+    return sorted(fired["fit"], key=_step_order), sorted(fired["engagement"], key=_step_order), sorted(failed, key=_order)
+
+
+class _ByValues(NamedTuple):
+    """What one combination of property values decides for the value-only rules and gates."""
+    fit: tuple[Fired, ...]           # rules that hold (no date among their evidence: nothing decays)
+    engagement: tuple[Fired, ...]
+    failed: tuple[_Step, ...]        # gates that do not hold
+
+
+class _ByShape(NamedTuple):
+    """What one shape of activities decides for the rules and gates made of activities alone."""
+    holding: tuple[tuple[_Step, tuple[int, ...]], ...]    # rules that hold, with the leaves that date them
+    failed: tuple[_Step, ...]                             # gates that do not hold
+
+
+def _by_values(steps: Sequence[_Step]) -> Callable[[Judged], _ByValues]:
+    """The value-only steps' verdicts (evidence or None each, in order) -> what they decide."""
+    def decided(judged: Judged) -> _ByValues:
+        held = [(step, seen is not None) for step, seen in zip(steps, judged)]
+        fired = {axis: tuple((step, step.rule.points, None) for step, holds in held if holds and step.axis == axis)
+                 for axis in AXES}
+        return _ByValues(fired["fit"], fired["engagement"],
+                         tuple(step for step, holds in held if not holds and step.axis is None))
+    return decided
+
+
+def _by_shape(steps: Sequence[_Step]) -> Callable[[tuple[int, ...]], _ByShape]:
+    """A shape -> what it decides for the leaf-decided steps."""
+    def decided(shape: tuple[int, ...]) -> _ByShape:
+        dated = [(step, step.decided(shape)) for step in steps]
+        return _ByShape(tuple((step, dating) for step, dating in dated if dating is not None and step.axis is not None),
+                        tuple(step for step, dating in dated if dating is None and step.axis is None))
+    return decided
+
+
+def _order(step: _Step) -> int:
+    return step.order
+
+
+def _step_order(item: Fired) -> int:
+    return item[0].order
+
+
+def _conclude(plan: _Plan, fit_fired: Sequence[Fired], engagement_fired: Sequence[Fired], failed: Sequence[_Step],
+              last_engaged: datetime | None, now: datetime, was_mql: bool) -> _Judged:
+    """Caps, totals, grade, recency and the MQL rule, from the rules that fired and the gates that failed."""
+    fit_trims, fit = _capped(plan, "fit", fit_fired)
+    engagement_trims, engagement = _capped(plan, "engagement", engagement_fired)
+    gates_failed = [step.label for step in failed]
+    if last_engaged is None or last_engaged < now - plan.config.active_within:
+        gates_failed.append(plan.inactive)
     total = _round(fit + engagement)
     grade = plan.grade(fit, engagement) if plan.grade else ""
-    return _Judged(fired, {"fit": fit_trims, "engagement": engagement_trims}, fit, engagement, total, grade,
-                   not failed and plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades),
-                   any(step.high_intent for step, *_ in fired["engagement"]), tuple(failed), last_engaged)
+    return _Judged({"fit": fit_fired, "engagement": engagement_fired}, {"fit": fit_trims, "engagement": engagement_trims},
+                   fit, engagement, total, grade,
+                   not gates_failed and plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades),
+                   any([step.high_intent for step, _, _ in engagement_fired]), tuple(gates_failed), last_engaged)
 
 
-def _fired(plan: _Plan, facts: Facts, remembered: Judged) -> dict[str, list[Fired]]:
-    """Every fit and engagement rule whose condition holds, with its points (decayed), by axis in file order."""
-    fired: dict[str, list[Fired]] = {axis: [] for axis in AXES}
-    now, kinds_done = facts.now, facts.by_kind
-    for step in plan.steps:
-        if step.kinds is not None and step.kinds.isdisjoint(kinds_done):
-            continue
-        seen = step.test(facts) if step.remembered is None else remembered[step.remembered]
-        if seen is not None:
-            fired[step.axis].append((step, *_decayed(step.rule, step.decay, seen, now), seen))
-    return fired
+def _newest(seen: Evidence) -> datetime | object:
+    """The newest activity in a condition's evidence (decay ages points by it), or _UNDATED."""
+    return max([s.last for s in seen if s.last is not None], default=_UNDATED)
 
 
-def _reasons(judged: _Judged, axis: str, now: datetime, explain: bool) -> list[Reason]:
-    """The axis's Reasons as a rep reads them: one per rule that fired, then one per cap that trimmed them."""
-    reasons = [Reason(step.rule.label, axis, points, _evidence(step.rule.label, seen, now) if explain else "", base)
-               for step, points, base, seen in judged.fired[axis]]
+def _reasons(judged: _Judged, axis: str, facts: Facts | None) -> list[Reason]:
+    """The axis's Reasons as a rep reads them: one per rule that fired, then one per cap that trimmed them.
+    With `facts` (explaining), each rule's compiled test gives its evidence, in words."""
+    reasons = [Reason(step.label, axis, points, _evidence(step.label, step.test(facts), facts.now) if facts else "",
+                      base)
+               for step, points, base in judged.fired[axis]]
     return reasons + judged.trims[axis]
 
 
-def _decayed(rule: Rule, decay: Decay | None, seen: tuple[Seen, ...], now: datetime) -> tuple[float, float | None]:
+def _decayed(rule: Rule, decay: Decay | None, newest: datetime | object, now: datetime) -> tuple[float, float | None]:
     """(points now, points before decay or None when decay took nothing off), aged by the newest activity."""
-    if decay is None:
-        return rule.points, None
-    newest = max([s.last for s in seen if s.last is not None], default=None)
-    if newest is None:
+    if decay is None or newest is _UNDATED:
         return rule.points, None
     points = _round(rule.points * decay.factor(max(now - newest, timedelta(0))))
     return (rule.points, None) if points == rule.points else (points, rule.points)
 
 
-def _capped(plan: _Plan, axis: str, fired: list[Fired]) -> tuple[list[Reason], float]:
+def _capped(plan: _Plan, axis: str, fired: Sequence[Fired]) -> tuple[list[Reason], float]:
     """(one negative Reason per cap that trimmed the axis, group caps first; the axis's points after caps)."""
     points = [item[1] for item in fired]
     if not plan.caps:
@@ -207,24 +274,33 @@ def holds(condition: Condition, contact: Contact, activities: Sequence[Activity]
 
 
 class _Step(NamedTuple):
-    """One fit or engagement rule as the scorer applies it."""
-    axis: str
-    rule: Rule
+    """One fit or engagement rule, or a gate, as the scorer decides it: by its leaves (`decided`), by the
+    values remembered (`value_only`), else by its compiled test (which also gives the evidence, in words,
+    whenever a score is explained)."""
+    order: int                  # its place in the file: rules by axis, then gates
+    axis: str | None            # None: a gate
+    rule: Rule | Gate
+    label: str
     decay: Decay | None
     high_intent: bool
     test: Compiled
-    remembered: int | None     # its place in the plan's value-only verdicts (then `test` is not called)
-    kinds: frozenset[str] | None   # activity kinds it needs one of (conditions.kinds_needed)
+    decided: Decided | None
+    value_only: bool
+    kinds: frozenset[str] | None   # activity kinds the compiled test needs one of (conditions.kinds_needed)
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """A ScoringRules compiled: its rules in file order, then its gates ((label, test, place) each); the
-    conditions that read property values only are judged together by `by_values` and remembered."""
+    """A ScoringRules compiled: its rules in file order, then its gates, as _Steps, split by how each is
+    decided: what a contact's property values decide (`by_values`) and what the shape of its activities
+    decides (`by_shape`) are each worked out once and remembered; the rest are `tested` one by one."""
     config: ScoringRules
     steps: tuple[_Step, ...]
-    gates: tuple[tuple[str, Compiled, int | None], ...]
-    by_values: Callable[[Facts], Judged]
+    leaves: Leaves
+    by_values: Callable[[Contact, datetime], _ByValues]
+    by_shape: Memo                                  # shape -> _ByShape
+    tested: tuple[_Step, ...]
+    one_way: bool                                   # no step tested, and each axis and the gates decided one way
     group_caps: tuple[tuple[str, float], ...]
     axis_caps: dict[str, float | None]
     caps: bool                                      # any cap at all (most configs: none)
@@ -253,23 +329,28 @@ def _plan(rules: ScoringRules) -> _Plan:
 
 
 def _compile_plan(rules: ScoringRules) -> _Plan:
-    ordered = [(axis, rule) for axis in AXES for rule in rules.rules_of(axis)]
-    conditions = [rule.when for _, rule in ordered] + [gate.when for gate in rules.gates]
-    value_only = [condition for condition in conditions if reads_values_only(condition)]
-    places = iter(range(len(value_only)))
-
-    def place(condition: Condition) -> int | None:
-        return next(places) if reads_values_only(condition) else None
-
-    steps = tuple(_Step(axis, rule, rules.decay_for(rule), isinstance(rule, EngagementRule) and rule.high_intent,
-                        compile_condition(rule.when), place(rule.when), kinds_needed(rule.when))
-                  for axis, rule in ordered)
-    gates = tuple((gate.label, compile_condition(gate.when), place(gate.when)) for gate in rules.gates)
-    return _Plan(rules, steps, gates, remember_by_values(value_only), tuple(rules.group_caps.items()),
-                 {axis: rules.cap_for(axis) for axis in AXES},
-                 bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES), rules.grades.grade if rules.grades else None,
+    ordered = [(axis, rule) for axis in AXES for rule in rules.rules_of(axis)] + [(None, gate) for gate in rules.gates]
+    leaves = Leaves([rule.when for _, rule in ordered if decided_by_leaves(rule.when)])
+    steps = tuple(_step(order, axis, rule, rules, leaves) for order, (axis, rule) in enumerate(ordered))
+    by_values = [step for step in steps if step.value_only]
+    by_shape = [step for step in steps if step.decided is not None]
+    tested = tuple(step for step in steps if not step.value_only and step.decided is None)
+    ways = {(step.axis, step.value_only, step.decided is None) for step in steps}
+    one_way = not tested and len(ways) == len({axis for axis, _, _ in ways})
+    return _Plan(rules, steps, leaves, remember_by_values([step.rule.when for step in by_values], _by_values(by_values)),
+                 Memo(_by_shape(by_shape), COMBINATIONS_KEPT), tested, one_way,
+                 tuple(rules.group_caps.items()), {axis: rules.cap_for(axis) for axis in AXES},
+                 bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES),
+                 rules.grades.grade if rules.grades else None,
                  f"No engagement in the last {window_words(rules.active_within)}", _MQL_RULES[rules.rule],
                  (rules.threshold_for(False), rules.threshold_for(True)), frozenset(rules.mql_grades or ()))
+
+
+def _step(order: int, axis: str | None, rule: Rule | Gate, rules: ScoringRules, leaves: Leaves) -> _Step:
+    when = rule.when
+    return _Step(order, axis, rule, rule.label, rules.decay_for(rule) if axis else None,
+                 isinstance(rule, EngagementRule) and rule.high_intent, compile_condition(when),
+                 leaves.compile(when) if decided_by_leaves(when) else None, reads_values_only(when), kinds_needed(when))
 
 
 # --- words for the rep -------------------------------------------------------------------------
@@ -404,6 +485,15 @@ def _article(words: str) -> str:
 
 def _rule_properties(rules: ScoringRules) -> set[str]:
     return set().union(*(properties_used(rule.when) for rule in (*rules.fit, *rules.engagement, *rules.gates)))
+
+
+def properties_scored(rules: ScoringRules) -> set[str]:
+    """Every property a score reads, as rules name them (`company.x` for the company's): the rules' (both
+    headcounts for `employees`) and the activity trail's."""
+    names = _rule_properties(rules)
+    if EMPLOYEES in names:
+        names = names - {EMPLOYEES} | {CONTACT_EMPLOYEES, COMPANY_EMPLOYEES}
+    return names | set(TRAIL_PROPERTIES)
 
 
 def contact_properties_to_read(rules: ScoringRules) -> list[str]:

@@ -5,7 +5,7 @@ import operator
 import re
 from datetime import datetime, timedelta
 from fnmatch import translate
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence, TypeVar
 
 from bot.activities import hubspot_time
 from bot.models import COMPANY_PREFIX, Activity, Contact, parse_range
@@ -76,19 +76,20 @@ class Memo(dict):
     """judge(text), remembered: titles, industries and form names repeat from contact to contact.
     Read as memo[text]: a hit is a plain dict lookup (no Python call); a miss judges and keeps it."""
 
-    def __init__(self, judge: Callable[[str], bool]):
+    def __init__(self, judge: Callable, size: int = MEMO_SIZE):
         super().__init__()
-        self._judge = judge
+        self._judge, self._size = judge, size
 
-    def __missing__(self, text: str) -> bool:
-        if len(self) >= MEMO_SIZE:
+    def __missing__(self, key):
+        if len(self) >= self._size:
             self.clear()
-        verdict = self[text] = self._judge(text)
+        verdict = self[key] = self._judge(key)
         return verdict
 
 
 Compiled = Callable[[Facts], "Evidence | None"]
 Judged = tuple["Evidence | None", ...]
+T = TypeVar("T")
 
 
 def _values_key(names: set[str]) -> Callable[[Contact], tuple]:
@@ -111,22 +112,24 @@ def _values_key(names: set[str]) -> Callable[[Contact], tuple]:
     return key
 
 
-def remember_by_values(conditions: Sequence[Condition]) -> Callable[[Facts], Judged]:
+def remember_by_values(conditions: Sequence[Condition], then: Callable[[Judged], T]) -> Callable[[Contact, datetime], T]:
     """Conditions that read property values only (see conditions.reads_values_only), judged together
     and remembered by the values they read: one lookup per contact instead of a test per condition,
     because titles, sizes and industries repeat (50,000 sample contacts hold 3,867 combinations).
-    The evidence is each condition's compiled test's: that is what computes it, on a first sight."""
+    What is remembered is `then` of their verdicts (each condition's evidence, or None), worked out on a
+    first sight of those values."""
     tests = tuple(map(compile_condition, conditions))
     key = _values_key(set().union(*map(properties_used, conditions)))
-    known: dict[tuple, Judged] = {}
+    known: dict[tuple, T] = {}
 
-    def judged(facts: Facts) -> Judged:
-        values = key(facts.contact)
+    def judged(contact: Contact, now: datetime) -> T:
+        values = key(contact)
         found = known.get(values)
         if found is None:
             if len(known) >= COMBINATIONS_KEPT:
                 known.clear()
-            found = known[values] = tuple([test(facts) for test in tests])
+            facts = Facts(contact, (), now)      # value-only: no activity is read, and `now` is not either
+            found = known[values] = then(tuple([test(facts) for test in tests]))
         return found
     return judged
 
@@ -168,7 +171,7 @@ def _any_of(children: tuple[Compiled, ...]) -> Compiled:
 def _compile_activity(condition: ActivityCondition) -> Compiled:
     kind, window, least, counted = condition.kind, condition.within, condition.at_least or 1, \
         condition.at_least is not None
-    glob = _glob(condition.glob) if condition.glob is not None else None
+    glob = label_glob(condition.glob) if condition.glob is not None else None
     key = (kind, window)
 
     def evidence(facts: Facts) -> Evidence | None:
@@ -189,7 +192,7 @@ def _compile_activity(condition: ActivityCondition) -> Compiled:
     return evidence
 
 
-def _glob(pattern: str) -> Memo:
+def label_glob(pattern: str) -> Memo:
     """fnmatchcase(label.casefold(), pattern.casefold()): that is re.match on translate(), compiled once."""
     match = re.compile(translate(pattern.casefold())).match
     return Memo(lambda label: match(label.casefold()) is not None)

@@ -1,0 +1,161 @@
+"""PURE: a config's activity conditions decided from one pass over a contact's activities.
+
+Whether an activity condition holds depends on two figures per leaf (an `activity:` with its kind, window
+and label pattern): how many matching activities there are (summing Activity.count) and the newest one
+(what decay ages the points by). One pass over a contact's activities sums every leaf of the config at
+once; which rules hold then depends only on those counts (see Leaves.shape). This is how the scorer decides every condition made of activities
+alone, for the live worker and the backtest alike: compiled.py's tests give the evidence (which activities,
+in words for a rep) only for the rules that fired, and only when someone will read it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Callable, NamedTuple, Sequence
+
+from bot.models import Activity
+from bot.rules.compiled import Memo, label_glob
+from bot.rules.conditions import ActivityCondition, AllCondition, AnyCondition, Condition
+
+_NO_WINDOW = datetime.min.replace(tzinfo=timezone.utc)    # the cutoff of a leaf without `within`
+
+
+class Leaf(NamedTuple):
+    """What picks a leaf's activities: their kind, how recent, and the label pattern (form, url, campaign)."""
+    kind: str
+    within: timedelta | None
+    glob: str | None
+
+
+class Summary(NamedTuple):
+    """One contact's activities summed per leaf."""
+    counts: list[int]                    # per leaf: matching activities, summing Activity.count
+    newest: list[datetime | None]        # per leaf: the newest matching activity's time (None: none match)
+    last: datetime | None                # the newest activity of all, matching or not
+
+
+# A condition decided from a Shape (see Leaves.shape): the leaves whose newest activity dates what made it
+# hold (decay ages the points by the newest of them), or None when it does not hold.
+Decided = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]
+
+
+def decided_by_leaves(condition: Condition) -> bool:
+    """Whether the condition is made of activities alone (any/all of them): then its leaves decide it."""
+    if isinstance(condition, ActivityCondition):
+        return True
+    return isinstance(condition, (AllCondition, AnyCondition)) and all(map(decided_by_leaves, condition.conditions))
+
+
+class Leaves:
+    """Every leaf of a config's activity conditions, numbered, and the pass that sums them for a contact."""
+
+    def __init__(self, conditions: Sequence[Condition]):
+        """`conditions`: those decided_by_leaves; compile() is then called for each of them."""
+        self._numbers: dict[Leaf, int] = {}
+        self._most_asked: dict[int, int] = {}
+        for condition in conditions:
+            self._number_leaves(condition)
+        leaves = list(self._numbers)
+        self._enough = tuple(self._most_asked[number] for number in range(len(leaves)))
+        self._windows = tuple(leaf.within for leaf in leaves)
+        self._cutoffs: tuple[datetime | None, tuple[datetime, ...]] = (None, ())
+        # kind -> the numbers of its leaves; a Memo by label where a leaf of that kind has a label pattern
+        self._by_kind: dict[str, tuple[int, ...] | Memo] = {}
+        for kind in {leaf.kind for leaf in leaves}:
+            mine = [(number, leaf) for number, leaf in enumerate(leaves) if leaf.kind == kind]
+            if all(leaf.glob is None for _, leaf in mine):
+                self._by_kind[kind] = tuple(number for number, _ in mine)
+            else:
+                self._by_kind[kind] = _by_label(mine)
+
+    def _number_leaves(self, condition: Condition) -> None:
+        if isinstance(condition, ActivityCondition):
+            number = self._numbers.setdefault(_leaf(condition), len(self._numbers))
+            self._most_asked[number] = max(self._most_asked.get(number, 1), condition.at_least or 1)
+        else:
+            for child in condition.conditions:
+                self._number_leaves(child)
+
+    def summary(self, activities: Sequence[Activity], now: datetime) -> Summary:
+        """The one pass: per leaf, the matching activities' count and the newest of them."""
+        size, cutoffs, by_kind = len(self._windows), self._cutoffs_at(now), self._by_kind
+        counts, newest, last = [0] * size, [None] * size, None
+        for activity in activities:
+            when = activity.occurred_at
+            if last is None or when > last:
+                last = when
+            numbers = by_kind.get(activity.kind)
+            if numbers is None:
+                continue
+            if numbers.__class__ is not tuple:
+                numbers = numbers[activity.label]
+            for number in numbers:
+                if when >= cutoffs[number]:
+                    counts[number] += activity.count
+                    seen = newest[number]
+                    if seen is None or when > seen:
+                        newest[number] = when
+        return Summary(counts, newest, last)
+
+    def _cutoffs_at(self, now: datetime) -> tuple[datetime, ...]:
+        """Each leaf's earliest time counted as of `now` (kept for the last `now` asked: a run has one)."""
+        at, cutoffs = self._cutoffs
+        if at != now:
+            cutoffs = tuple(_NO_WINDOW if within is None else now - within for within in self._windows)
+            self._cutoffs = (now, cutoffs)
+        return cutoffs
+
+    def shape(self, summary: Summary) -> tuple[int, ...]:
+        """Per leaf, its count up to the most any condition asks of it (at_least): all that decides which
+        conditions hold. Contacts share shapes, so what the shape decides is worked out once and remembered."""
+        return tuple(map(min, summary.counts, self._enough))
+
+    def compile(self, condition: Condition) -> Decided:
+        """The condition as decided from a shape, with compiled.py's meaning: an `any` holds by its first
+        child that holds, an `all` by all of them (dated by the newest activity of all their leaves)."""
+        if isinstance(condition, ActivityCondition):
+            return _one_leaf(self._numbers[_leaf(condition)], condition.at_least or 1)
+        children = tuple(map(self.compile, condition.conditions))
+        return _all_of(children) if isinstance(condition, AllCondition) else _any_of(children)
+
+
+def _leaf(condition: ActivityCondition) -> Leaf:
+    return Leaf(condition.kind, condition.within, condition.glob)
+
+
+def _by_label(leaves: list[tuple[int, Leaf]]) -> Memo:
+    """label -> the numbers of the kind's leaves it matches (those without a pattern match every label)."""
+    globs = [(number, label_glob(leaf.glob) if leaf.glob is not None else None) for number, leaf in leaves]
+    return Memo(lambda label: tuple(number for number, glob in globs if glob is None or glob[label]))
+
+
+def _one_leaf(number: int, least: int) -> Decided:
+    dating = (number,)
+    return lambda shape: dating if shape[number] >= least else None
+
+
+def _all_of(children: tuple[Decided, ...]) -> Decided:
+    def decided(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        dating: tuple[int, ...] = ()
+        for child in children:
+            found = child(shape)
+            if found is None:
+                return None
+            dating += found
+        return dating
+    return decided
+
+
+def _any_of(children: tuple[Decided, ...]) -> Decided:
+    def decided(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        for child in children:
+            found = child(shape)
+            if found is not None:
+                return found
+        return None
+    return decided
+
+
+def newest_of(summary: Summary, dating: tuple[int, ...]) -> datetime:
+    """The newest activity among the dating leaves (each holds at least one: their condition held)."""
+    newest = summary.newest
+    return newest[dating[0]] if len(dating) == 1 else max(newest[number] for number in dating)
