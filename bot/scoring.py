@@ -89,9 +89,8 @@ def verdict_for(contact: Contact, activities: Sequence[Activity], rules: Scoring
     millions of contacts and only counts, so it skips making a Reason per rule and a Score per contact."""
     judged = _judge(_plan(rules), contact, activities, now, False)
     fired, trims = judged.fired, judged.trims
-    labels = [step.label for step, _, _ in fired["fit"]] + [trim.rule for trim in trims["fit"]]
-    labels += [step.label for step, _, _ in fired["engagement"]]
-    labels += [trim.rule for trim in trims["engagement"]]
+    labels = [step.label for step, _, _ in fired["fit"]] + [trim.rule for trim in trims["fit"]] + \
+        [step.label for step, _, _ in fired["engagement"]] + [trim.rule for trim in trims["engagement"]]
     return Verdict(contact.id, judged.total, judged.is_mql, judged.high_intent, tuple(labels), judged.gates_failed,
                    judged.last_engaged, judged.grade)
 
@@ -192,17 +191,27 @@ def _step_order(item: Fired) -> int:
 def _conclude(plan: _Plan, fit_fired: Sequence[Fired], engagement_fired: Sequence[Fired], failed: Sequence[_Step],
               last_engaged: datetime | None, now: datetime, was_mql: bool) -> _Judged:
     """Caps, totals, grade, recency and the MQL rule, from the rules that fired and the gates that failed."""
-    fit_trims, fit = _capped(plan, "fit", fit_fired)
-    engagement_trims, engagement = _capped(plan, "engagement", engagement_fired)
+    if plan.caps:
+        fit_trims, fit = _capped(plan, "fit", fit_fired)
+        engagement_trims, engagement = _capped(plan, "engagement", engagement_fired)
+        trims = {"fit": fit_trims, "engagement": engagement_trims}
+    else:
+        fit, engagement, trims = _points(fit_fired), _points(engagement_fired), _NO_TRIMS
     gates_failed = [step.label for step in failed]
-    if last_engaged is None or last_engaged < now - plan.config.active_within:
+    if last_engaged is None or last_engaged < now - plan.active_within:
         gates_failed.append(plan.inactive)
     total = _round(fit + engagement)
     grade = plan.grade(fit, engagement) if plan.grade else ""
-    return _Judged({"fit": fit_fired, "engagement": engagement_fired}, {"fit": fit_trims, "engagement": engagement_trims},
-                   fit, engagement, total, grade,
+    return _Judged({"fit": fit_fired, "engagement": engagement_fired}, trims, fit, engagement, total, grade,
                    not gates_failed and plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades),
                    any([step.high_intent for step, _, _ in engagement_fired]), tuple(gates_failed), last_engaged)
+
+
+_NO_TRIMS: dict[str, list[Reason]] = {"fit": [], "engagement": []}     # read only
+
+
+def _points(fired: Sequence[Fired]) -> float:
+    return _round(sum([item[1] for item in fired]))
 
 
 def _newest(seen: Evidence) -> datetime | object:
@@ -230,8 +239,6 @@ def _decayed(rule: Rule, decay: Decay | None, newest: datetime | object, now: da
 def _capped(plan: _Plan, axis: str, fired: Sequence[Fired]) -> tuple[list[Reason], float]:
     """(one negative Reason per cap that trimmed the axis, group caps first; the axis's points after caps)."""
     points = [item[1] for item in fired]
-    if not plan.caps:
-        return [], _round(sum(points))
     trims: list[Reason] = []
     for group, cap in plan.group_caps:
         trims += _trim(group, axis, _round(sum(item[1] for item in fired if item[0].rule.group == group)), cap)
@@ -304,6 +311,7 @@ class _Plan:
     group_caps: tuple[tuple[str, float], ...]
     axis_caps: dict[str, float | None]
     caps: bool                                      # any cap at all (most configs: none)
+    active_within: timedelta
     grade: Callable[[float, float], str] | None     # fit points, engagement points -> "A1"
     inactive: str                                   # the failed recency rule, in words
     qualifies: Callable[[bool, bool], bool]         # the MQL rule: (by score, by grade) -> MQL
@@ -340,7 +348,7 @@ def _compile_plan(rules: ScoringRules) -> _Plan:
     return _Plan(rules, steps, leaves, remember_by_values([step.rule.when for step in by_values], _by_values(by_values)),
                  Memo(_by_shape(by_shape), COMBINATIONS_KEPT), tested, one_way,
                  tuple(rules.group_caps.items()), {axis: rules.cap_for(axis) for axis in AXES},
-                 bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES),
+                 bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES), rules.active_within,
                  rules.grades.grade if rules.grades else None,
                  f"No engagement in the last {window_words(rules.active_within)}", _MQL_RULES[rules.rule],
                  (rules.threshold_for(False), rules.threshold_for(True)), frozenset(rules.mql_grades or ()))

@@ -777,6 +777,21 @@ EDGE_CONFIGS = [
      "fit": [{"label": "Title", "points": 40, "when": {"property": "jobtitle", "exists": True}}],
      "engagement": [{"label": "Form", "points": 30, "when": {"activity": "form_submission", "within": "30d"}},
                     {"label": "Click", "points": 10, "when": {"activity": "email_click"}}]},
+    # Activities only, decided by the leaves: one leaf asked for two counts, nested any/all, a leaf without a
+    # window, campaign patterns, gates made of activities, and a value-only engagement rule among them.
+    {"mql_threshold": 50, "decay": {"half_life": "10d"},
+     "engagement": [{"label": "Some views", "points": 5, "when": {"activity": "page_view", "at_least": 2, "within": "14d"}},
+                    {"label": "Many views", "points": 15, "when": {"activity": "page_view", "at_least": 6, "within": "14d"}},
+                    {"label": "Open", "points": 3, "when": {"property": "hs_lead_status", "equals": "OPEN"}},
+                    {"label": "Pricing and a form", "points": 30, "high_intent": True,
+                     "when": {"all": [{"activity": "page_view", "url": "*pricing*"},
+                                      {"any": [{"activity": "form_submission", "form": "*demo*", "within": "7d"},
+                                               {"activity": "chat"}]}]}},
+                    {"label": "Spring campaign", "points": 10,
+                     "when": {"activity": "email_click", "campaign": "*spring*"}},
+                    {"label": "Ever a form", "points": 8, "decay": "none", "when": {"activity": "form_submission"}}],
+     "gates": [{"label": "Viewed twice", "when": {"activity": "page_view", "at_least": 2}},
+               {"label": "Has a title", "when": {"property": "jobtitle", "exists": True}}]},
 ]
 EDGE_CONTACTS = [
     (contact(), []),
@@ -786,10 +801,15 @@ EDGE_CONTACTS = [
     (contact({"numberofemployees": "300"}, jobtitle="CEO", phone="1", hs_lead_status="OPEN"),
      [Activity("email_open", days_ago(100)), Activity("email_click", days_ago(5))]),
     (contact(jobtitle="Director"), [Activity("form_submission", minutes_ago(5), "Demo")]),
+    (contact(jobtitle="CTO", hs_lead_status="OPEN"),
+     [Activity("page_view", days_ago(2), "/pricing", 4), Activity("page_view", days_ago(20), "/pricing", 9),
+      Activity("page_view", days_ago(1), "/docs", 3), Activity("chat", days_ago(3)),
+      Activity("email_click", days_ago(4), "Spring launch"), Activity("form_submission", days_ago(8), "Demo")]),
+    (contact(), [Activity("page_view", days_ago(40), "/pricing", 2), Activity("email_click", days_ago(1), "Autumn")]),
 ]
 
 
-@pytest.mark.parametrize("config", EDGE_CONFIGS, ids=["caps-linear-mixed", "grades-either"])
+@pytest.mark.parametrize("config", EDGE_CONFIGS, ids=["caps-linear-mixed", "grades-either", "activities-only"])
 @pytest.mark.parametrize("was_mql", [False, True])
 def test_the_verdict_agrees_with_the_score_on_edge_cases(config, was_mql):
     scoring = rules(**config)

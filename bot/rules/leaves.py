@@ -10,6 +10,7 @@ in words for a rep) only for the rules that fired, and only when someone will re
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from operator import ge
 from typing import Callable, NamedTuple, Sequence
 
 from bot.models import Activity
@@ -35,7 +36,7 @@ class Summary(NamedTuple):
 
 # A condition decided from a Shape (see Leaves.shape): the leaves whose newest activity dates what made it
 # hold (decay ages the points by the newest of them), or None when it does not hold.
-Decided = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]
+Decided = Callable[[tuple[bool, ...]], "tuple[int, ...] | None"]
 
 
 def decided_by_leaves(condition: Condition) -> bool:
@@ -51,11 +52,14 @@ class Leaves:
     def __init__(self, conditions: Sequence[Condition]):
         """`conditions`: those decided_by_leaves; compile() is then called for each of them."""
         self._numbers: dict[Leaf, int] = {}
-        self._most_asked: dict[int, int] = {}
+        self._asked: dict[tuple[int, int], int] = {}     # (leaf, at_least) -> its place in a shape
         for condition in conditions:
             self._number_leaves(condition)
         leaves = list(self._numbers)
-        self._enough = tuple(self._most_asked[number] for number in range(len(leaves)))
+        # A shape is, for each (leaf, at_least) asked, whether the leaf's count reaches it: one C call, map(ge).
+        asked_leaves, self._least = tuple(leaf for leaf, _ in self._asked), tuple(least for _, least in self._asked)
+        self._counts_asked = (None if asked_leaves == tuple(range(len(leaves))) else
+                              lambda counts: tuple(counts[leaf] for leaf in asked_leaves))
         self._windows = tuple(leaf.within for leaf in leaves)
         self._cutoffs: tuple[datetime | None, tuple[datetime, ...]] = (None, ())
         # kind -> the numbers of its leaves; a Memo by label where a leaf of that kind has a label pattern
@@ -70,7 +74,7 @@ class Leaves:
     def _number_leaves(self, condition: Condition) -> None:
         if isinstance(condition, ActivityCondition):
             number = self._numbers.setdefault(_leaf(condition), len(self._numbers))
-            self._most_asked[number] = max(self._most_asked.get(number, 1), condition.at_least or 1)
+            self._asked.setdefault((number, condition.at_least or 1), len(self._asked))
         else:
             for child in condition.conditions:
                 self._number_leaves(child)
@@ -104,16 +108,19 @@ class Leaves:
             self._cutoffs = (now, cutoffs)
         return cutoffs
 
-    def shape(self, summary: Summary) -> tuple[int, ...]:
-        """Per leaf, its count up to the most any condition asks of it (at_least): all that decides which
-        conditions hold. Contacts share shapes, so what the shape decides is worked out once and remembered."""
-        return tuple(map(min, summary.counts, self._enough))
+    def shape(self, summary: Summary) -> tuple[bool, ...]:
+        """For each at_least asked of each leaf (1 when not written), whether its count reaches it: all that
+        decides which conditions hold. Contacts share shapes, so what a shape decides is worked out once and
+        remembered."""
+        counts = summary.counts if self._counts_asked is None else self._counts_asked(summary.counts)
+        return tuple(map(ge, counts, self._least))
 
     def compile(self, condition: Condition) -> Decided:
         """The condition as decided from a shape, with compiled.py's meaning: an `any` holds by its first
         child that holds, an `all` by all of them (dated by the newest activity of all their leaves)."""
         if isinstance(condition, ActivityCondition):
-            return _one_leaf(self._numbers[_leaf(condition)], condition.at_least or 1)
+            number = self._numbers[_leaf(condition)]
+            return _one_leaf(number, self._asked[(number, condition.at_least or 1)])
         children = tuple(map(self.compile, condition.conditions))
         return _all_of(children) if isinstance(condition, AllCondition) else _any_of(children)
 
@@ -128,13 +135,14 @@ def _by_label(leaves: list[tuple[int, Leaf]]) -> Memo:
     return Memo(lambda label: tuple(number for number, glob in globs if glob is None or glob[label]))
 
 
-def _one_leaf(number: int, least: int) -> Decided:
+def _one_leaf(number: int, place: int) -> Decided:
+    """Holds when the leaf's count reaches what it asks (the shape's `place`); dated by the leaf."""
     dating = (number,)
-    return lambda shape: dating if shape[number] >= least else None
+    return lambda shape: dating if shape[place] else None
 
 
 def _all_of(children: tuple[Decided, ...]) -> Decided:
-    def decided(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    def decided(shape: tuple[bool, ...]) -> tuple[int, ...] | None:
         dating: tuple[int, ...] = ()
         for child in children:
             found = child(shape)
@@ -146,7 +154,7 @@ def _all_of(children: tuple[Decided, ...]) -> Decided:
 
 
 def _any_of(children: tuple[Decided, ...]) -> Decided:
-    def decided(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    def decided(shape: tuple[bool, ...]) -> tuple[int, ...] | None:
         for child in children:
             found = child(shape)
             if found is not None:
