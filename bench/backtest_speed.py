@@ -47,13 +47,16 @@ def measure(directory: Path, mode: str) -> dict:
     from bot.backtest import Inputs, run_backtest
     from bot.csv_export import ActivityFeed, ContactExport
     from bot.rules import load_config
+    from bot.scoring import properties_scored
     contacts, activities = directory / "contacts.csv", directory / "activities.csv"
     rules = load_config(REPO / "config").scoring
+    wanted = properties_scored(rules)     # the columns the backtest reads into each Contact
     if mode in ("scorer", "explained"):
-        return _scorer_only(ContactExport(contacts), ActivityFeed(activities), rules, explain=mode == "explained")
+        return _scorer_only(ContactExport(contacts, wanted=wanted), ActivityFeed(activities), rules,
+                            explain=mode == "explained")
     started, cpu = time.perf_counter(), time.process_time()
     if mode == "read":
-        count = _read_only(ContactExport(contacts, "Sales Outcome"), ActivityFeed(activities))
+        count = _read_only(ContactExport(contacts, "Sales Outcome", wanted=wanted), ActivityFeed(activities))
     else:
         inputs = Inputs(contacts, rules, AS_OF, activities=activities, outcome="Sales Outcome")
         count = run_backtest(inputs).tally.scored
@@ -77,14 +80,12 @@ def _read_only(export, feed) -> int:
 
 
 def _scorer_only(export, feed, rules, explain: bool) -> dict:
-    from bot.activities import activities_from_contact
-    from bot.backtest import combine_activities
+    from bot.backtest import contact_activities
     from bot.scoring import score_contact
     inputs = []
     for item in export:
         if hasattr(item, "contact") and len(inputs) < 5000:
-            inputs.append((item.contact, combine_activities(activities_from_contact(item.contact),
-                                                            feed.for_contact(item.contact.id))))
+            inputs.append((item.contact, contact_activities(item.contact, feed.for_contact(item.contact.id))))
     started, cpu = time.perf_counter(), time.process_time()
     for contact, activities in inputs:
         score_contact(contact, activities, rules, AS_OF, explain=explain)

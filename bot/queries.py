@@ -1,5 +1,6 @@
 """Read-only answers for Slack: the form a button opens, /handoff's replies, the App Home. Reads the
-database only, so every answer fits in Slack's 3 seconds."""
+database only (no HubSpot or Slack call), so an answer given in the acknowledgement fits in Slack's 3
+seconds; `/handoff stats` reads a period of the ledger, so it acknowledges first and answers afterwards."""
 from __future__ import annotations
 
 import re
