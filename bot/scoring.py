@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from operator import itemgetter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, NamedTuple, Sequence
@@ -89,13 +90,17 @@ def verdict_for(contact: Contact, activities: Sequence[Activity], rules: Scoring
     millions of contacts and only counts, so it skips making a Reason per rule and a Score per contact."""
     judged = _judge(_plan(rules), contact, activities, now, False)
     fired, trims = judged.fired, judged.trims
-    labels = [step.label for step, _, _ in fired["fit"]] + [trim.rule for trim in trims["fit"]] + \
-        [step.label for step, _, _ in fired["engagement"]] + [trim.rule for trim in trims["engagement"]]
+    if trims is _NO_TRIMS:
+        labels = [step.label for step, _, _ in fired["fit"]] + [step.label for step, _, _ in fired["engagement"]]
+    else:
+        labels = [step.label for step, _, _ in fired["fit"]] + [trim.rule for trim in trims["fit"]] + \
+            [step.label for step, _, _ in fired["engagement"]] + [trim.rule for trim in trims["engagement"]]
     return Verdict(contact.id, judged.total, judged.is_mql, judged.high_intent, tuple(labels), judged.gates_failed,
                    judged.last_engaged, judged.grade)
 
 
 Fired = tuple["_Step", float, "float | None"]     # (rule, points, points before decay or None)
+_NO_AGE = timedelta(0)
 _UNDATED = object()     # a condition that holds with no dated activity among its evidence: nothing to decay
 
 
@@ -126,9 +131,11 @@ def _judge(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: d
     if by_shape.holding:     # all engagement rules: fit rules read properties only
         engagement += tuple([(step, *_decayed(step.rule, step.decay, newest_of(summary, dating), now))
                              for step, dating in by_shape.holding])
+    high_intent = by_values.high_intent or by_shape.high_intent
     if not plan.one_way:
         fit, engagement, failed = _in_file_order(plan.tested, Facts(contact, activities, now), fit, engagement, failed)
-    return _conclude(plan, fit, engagement, failed, summary.last, now, was_mql)
+        high_intent = any([step.high_intent for step, _, _ in engagement])
+    return _conclude(plan, fit, engagement, failed, high_intent, summary.last, now, was_mql)
 
 
 def _in_file_order(tested: Sequence[_Step], facts: Facts, fit: Sequence[Fired], engagement: Sequence[Fired],
@@ -152,12 +159,14 @@ class _ByValues(NamedTuple):
     fit: tuple[Fired, ...]           # rules that hold (no date among their evidence: nothing decays)
     engagement: tuple[Fired, ...]
     failed: tuple[_Step, ...]        # gates that do not hold
+    high_intent: bool                # a rule that holds is high intent
 
 
 class _ByShape(NamedTuple):
     """What one shape of activities decides for the rules and gates made of activities alone."""
     holding: tuple[tuple[_Step, tuple[int, ...]], ...]    # rules that hold, with the leaves that date them
     failed: tuple[_Step, ...]                             # gates that do not hold
+    high_intent: bool                                     # a rule that holds is high intent
 
 
 def _by_values(steps: Sequence[_Step]) -> Callable[[Judged], _ByValues]:
@@ -167,7 +176,8 @@ def _by_values(steps: Sequence[_Step]) -> Callable[[Judged], _ByValues]:
         fired = {axis: tuple((step, step.rule.points, None) for step, holds in held if holds and step.axis == axis)
                  for axis in AXES}
         return _ByValues(fired["fit"], fired["engagement"],
-                         tuple(step for step, holds in held if not holds and step.axis is None))
+                         tuple(step for step, holds in held if not holds and step.axis is None),
+                         any(step.high_intent for step, _, _ in fired["engagement"]))
     return decided
 
 
@@ -175,8 +185,9 @@ def _by_shape(steps: Sequence[_Step]) -> Callable[[tuple[int, ...]], _ByShape]:
     """A shape -> what it decides for the leaf-decided steps."""
     def decided(shape: tuple[int, ...]) -> _ByShape:
         dated = [(step, step.decided(shape)) for step in steps]
-        return _ByShape(tuple((step, dating) for step, dating in dated if dating is not None and step.axis is not None),
-                        tuple(step for step, dating in dated if dating is None and step.axis is None))
+        holding = tuple((step, dating) for step, dating in dated if dating is not None and step.axis is not None)
+        return _ByShape(holding, tuple(step for step, dating in dated if dating is None and step.axis is None),
+                        any(step.high_intent for step, _ in holding))
     return decided
 
 
@@ -189,7 +200,7 @@ def _step_order(item: Fired) -> int:
 
 
 def _conclude(plan: _Plan, fit_fired: Sequence[Fired], engagement_fired: Sequence[Fired], failed: Sequence[_Step],
-              last_engaged: datetime | None, now: datetime, was_mql: bool) -> _Judged:
+              high_intent: bool, last_engaged: datetime | None, now: datetime, was_mql: bool) -> _Judged:
     """Caps, totals, grade, recency and the MQL rule, from the rules that fired and the gates that failed."""
     if plan.caps:
         fit_trims, fit = _capped(plan, "fit", fit_fired)
@@ -204,14 +215,17 @@ def _conclude(plan: _Plan, fit_fired: Sequence[Fired], engagement_fired: Sequenc
     grade = plan.grade(fit, engagement) if plan.grade else ""
     return _Judged({"fit": fit_fired, "engagement": engagement_fired}, trims, fit, engagement, total, grade,
                    not gates_failed and plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades),
-                   any([step.high_intent for step, _, _ in engagement_fired]), tuple(gates_failed), last_engaged)
+                   high_intent, tuple(gates_failed), last_engaged)
 
 
 _NO_TRIMS: dict[str, list[Reason]] = {"fit": [], "engagement": []}     # read only
 
 
 def _points(fired: Sequence[Fired]) -> float:
-    return _round(sum([item[1] for item in fired]))
+    return round(sum(map(_POINTS, fired)), POINT_DIGITS)
+
+
+_POINTS = itemgetter(1)     # a Fired's points
 
 
 def _newest(seen: Evidence) -> datetime | object:
@@ -232,7 +246,7 @@ def _decayed(rule: Rule, decay: Decay | None, newest: datetime | object, now: da
     """(points now, points before decay or None when decay took nothing off), aged by the newest activity."""
     if decay is None or newest is _UNDATED:
         return rule.points, None
-    points = _round(rule.points * decay.factor(max(now - newest, timedelta(0))))
+    points = _round(rule.points * decay.factor(max(now - newest, _NO_AGE)))
     return (rule.points, None) if points == rule.points else (points, rule.points)
 
 
@@ -349,7 +363,7 @@ def _compile_plan(rules: ScoringRules) -> _Plan:
                  Memo(_by_shape(by_shape), COMBINATIONS_KEPT), tested, one_way,
                  tuple(rules.group_caps.items()), {axis: rules.cap_for(axis) for axis in AXES},
                  bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES), rules.active_within,
-                 rules.grades.grade if rules.grades else None,
+                 rules.grades.grader if rules.grades else None,
                  f"No engagement in the last {window_words(rules.active_within)}", _MQL_RULES[rules.rule],
                  (rules.threshold_for(False), rules.threshold_for(True)), frozenset(rules.mql_grades or ()))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, Callable, ClassVar
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -46,14 +46,14 @@ class _Bands(Strict):
         """The points the top grade needs, and the middle grade."""
         return getattr(self, self.FIELDS[0]), getattr(self, self.FIELDS[1])
 
-    @cached_property
-    def cuts(self) -> tuple[float, float]:
-        """bounds(), read once: the scorer grades every contact."""
-        return self.bounds()
-
     def grade_of(self, points: float) -> str:
-        high, low = self.cuts
-        return self.NAMES[0] if points >= high else self.NAMES[1] if points >= low else self.NAMES[2]
+        return self.grader(points)
+
+    @cached_property
+    def grader(self) -> Callable[[float], str]:
+        """grade_of as a plain function, the bounds read once: the scorer grades every contact."""
+        (high, low), (top, middle, bottom) = self.bounds(), self.NAMES
+        return lambda points: top if points >= high else middle if points >= low else bottom
 
 
 class FitBands(_Bands):
@@ -75,7 +75,13 @@ class Grades(Strict):
 
     def grade(self, fit: float, engagement: float) -> str:
         """ "A1" … "C3"."""
-        return self.fit.grade_of(fit) + self.engagement.grade_of(engagement)
+        return self.grader(fit, engagement)
+
+    @cached_property
+    def grader(self) -> Callable[[float, float], str]:
+        """grade as a plain function (the scorer grades every contact)."""
+        fit, engagement = self.fit.grader, self.engagement.grader
+        return lambda fit_points, engagement_points: fit(fit_points) + engagement(engagement_points)
 
 
 GRADE_MODELS = (Grades, FitBands, EngagementBands)
