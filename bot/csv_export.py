@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Iterator, NamedTuple
 
@@ -347,11 +348,16 @@ class ContactExport:
         self._outcome = _column_index(self.file.header, outcome) if outcome else None
         self.outcome_header = None if self._outcome is None else self.file.header[self._outcome]
         kept = [c for c in columns if c is not self._id and (wanted is None or _full_name(c) in wanted)]
-        self._plain = [(c.index, c.key) for c in kept if not (c.convert or c.on_company)]
+        # A contact's date read in UTC is kept as written once it is valid (that is how the scorer reads it):
+        # such dates, and those of columns not kept, are checked together, in C; other dates are converted.
+        as_written = [c for c in kept if c.dated and not c.on_company and zone is timezone.utc]
+        self._plain = [(c.index, c.key) for c in kept if not c.on_company and (not c.convert or c in as_written)]
         self._company = [(c.index, c.key) for c in kept if c.on_company and not c.convert]
-        self._converted = [(c.index, c.key, c.on_company, c.convert, c.header) for c in kept if c.convert]
-        self._checked = [(c.index, c.header, c.convert) for c in columns
-                         if c not in kept and c is not self._id and c.convert and c.dated]
+        self._converted = [(c.index, c.key, c.on_company, c.convert, c.header) for c in kept
+                           if c.convert and c not in as_written]
+        checked = as_written + [c for c in columns if c not in kept and c is not self._id and c.dated]
+        self._checked = [(c.index, c.header, c.convert, c.key if c in as_written else None) for c in checked]
+        self._dates = _fields_getter([c.index for c in checked])
 
     def __iter__(self) -> Iterator[ContactRow | Skipped]:
         for item in self.file.rows():
@@ -368,17 +374,49 @@ class ContactExport:
             for index, key, on_company, convert, header in self._converted:
                 if value := fields[index]:
                     (company if on_company else properties)[key] = convert(value)
-            for index, header, check in self._checked:
-                if value := fields[index]:
-                    check(value)
+            if self._dates is not None:
+                self._check_dates(fields, properties)
+        except _BadDate as bad:
+            return Skipped(number, *bad.args)
         except ValueError as error:
             return Skipped(number, header, str(error))
         outcome = None if self._outcome is None else fields[self._outcome].strip() or None
         firm = Company(properties.get("associatedcompanyid", ""), company) if company else None
         return ContactRow(number, Contact(contact_id, properties, firm), outcome)
 
+    def _check_dates(self, fields: list[str], properties: dict[str, str]) -> None:
+        """The dates checked together: fromisoformat reads them all (the common case), else each is read by
+        its column's checker, which names a bad one (_BadDate) and gives the scorer's reading of a good one
+        (epoch ms, spaces around it) to keep."""
+        try:
+            list(map(datetime.fromisoformat, filter(None, self._dates(fields))))
+            return
+        except ValueError:
+            pass
+        for index, header, check, key in self._checked:
+            if value := fields[index]:
+                try:
+                    written = check(value)
+                except ValueError as error:
+                    raise _BadDate(header, str(error)) from None
+                if key is not None:
+                    properties[key] = written
+
     def close(self) -> None:
         self.file.close()
+
+
+class _BadDate(Exception):
+    """A date in a contact row that cannot be read: (column, problem) for its Skipped."""
+
+
+def _fields_getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]] | None:
+    """The fields at these places as a tuple (itemgetter gives a bare value for one place)."""
+    if not indexes:
+        return None
+    if len(indexes) == 1:
+        return lambda fields: (fields[indexes[0]],)
+    return itemgetter(*indexes)
 
 
 def _lacking_contact_columns(header: list[str], outcome: str | None) -> list[str]:
