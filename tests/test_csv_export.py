@@ -1,11 +1,13 @@
 """bot.csv_export: HubSpot's export labels, dates as exported, every kind of bad input, the activity feed."""
+import csv
+import io
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.csv_export import (CHUNK_CHARS, CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow,
+from bot.csv_export import (CHUNK_CHARS, CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow, CsvFile,
                             ExportError, NotSorted, SkipLog, Skipped, contact_order, parse_export_time,
                             property_for_header, time_checker)
 from bot.models import Activity, parse_hubspot_time
@@ -363,3 +365,51 @@ def test_a_skipped_row_does_not_break_a_contacts_run_of_activities(tmp_path):
     activities.close()
     assert runs == [("5", ["a", "c"]), ("6", ["d"])]
     assert (skips.count, skips.examples[0].row, activities.rows_read) == (1, 3, 4)
+
+
+# --- rows: lines without a quote are split, the others read by the csv module: the same fields either way ---
+
+TRICKY_BODIES = [
+    "1,a,b\r\n2,c,d\r\n",                                     # CRLF
+    "1,a,b\r2,c,d\r",                                         # lone CR
+    "1, spaced ,b \n\n2,,\n",                                 # spaces kept, a blank line, empty fields
+    '1,"Director, Sales",b\n2,c,d\n',                         # a quoted delimiter, then a plain line
+    '1,"two\nlines",b\n2,c,d\n3,"x ""quoted"" y",z\n',       # a line break and doubled quotes in a field
+    '1,5" screen,b\n2,c,d\n',                                 # a stray quote inside an unquoted field
+    "1,a,b,\n2,c,d,,\n",                                      # trailing empty fields
+    "1,a\n2,c,d,e\n",                                         # too few and too many fields
+    "1,a\x00b,c\n2,c,d\n",                                    # NUL: csv refuses the line
+    '1,"never closed,b\n2,c,d\n',                             # an open quote to the end of the file
+]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("body", TRICKY_BODIES)
+def test_rows_read_every_line_as_the_csv_module_does(tmp_path, body, delimiter):
+    text = "id,x,y\n" + body
+    path = tmp_path / "rows.csv"
+    path.write_bytes(text.replace(",", delimiter).encode())
+    expected, number = [], 1
+    reader = csv.reader(io.StringIO(text.replace(",", delimiter), newline=""), delimiter=delimiter)
+    next(reader)
+    while True:
+        number += 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            expected.append((number, "not readable as CSV"))
+            continue
+        if len(fields) == 3 or (len(fields) > 3 and not any(fields[3:])):
+            expected.append((number, fields))
+        elif fields:
+            expected.append((number, "fields where the header has"))
+    found = CsvFile(path, lambda header: [], delimiter).rows()
+    assert [(item.row, _problem(item.problem)) if isinstance(item, Skipped) else item for item in found] == \
+        [(row, _problem(fields)) if isinstance(fields, str) else (row, fields) for row, fields in expected]
+
+
+def _problem(words: str) -> str:
+    return "not readable as CSV" if "not readable as CSV" in words else \
+        "fields where the header has" if "fields where the header has" in words else words
