@@ -15,6 +15,11 @@ whatever the file's size). Modes:
   scorer  bot.scoring.score_contact alone as the backtest calls it (explain=False), on the first 5,000
           contacts read beforehand: the ceiling
   explained  the same with the words for a rep (evidence, summary), as the live worker scores
+
+--instructions N: instead, the CPU instructions per contact of the whole backtest on N contacts, counted by
+valgrind's cachegrind (instructions of a run minus those of loading the program and the config): unlike a
+clock, the same figure on any machine and whatever else runs, so a change's effect shows however busy the
+machine is. Needs valgrind (Debian package valgrind).
 """
 from __future__ import annotations
 
@@ -55,6 +60,8 @@ def measure(directory: Path, mode: str) -> dict:
         return _scorer_only(ContactExport(contacts, wanted=wanted), ActivityFeed(activities), rules,
                             explain=mode == "explained")
     started, cpu = time.perf_counter(), time.process_time()
+    if mode == "load":       # the program and the config alone: what --instructions subtracts
+        return _figures(0, started, cpu)
     if mode == "read":
         count = _read_only(ContactExport(contacts, "Sales Outcome", wanted=wanted), ActivityFeed(activities))
     else:
@@ -107,15 +114,41 @@ def report(size: int, mode: str, directory: Path, runs: int) -> None:
           f"{cpu:>7,.0f} per CPU second  peak RSS {max(run['peak_mb'] for run in figures):6.1f} MB", flush=True)
 
 
+def instructions(contacts: int) -> None:
+    """Instructions per contact of the whole backtest (score mode), by cachegrind."""
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    directory = Path(tempfile.mkdtemp(prefix="handoff-backtest-bench-"))
+    try:
+        generate(directory, contacts, unsorted=False)
+        counted = {mode: _instructions(directory, mode) for mode in ("load", "score")}
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print(f"{contacts:>8,} contacts  score  {(counted['score'] - counted['load']) / contacts:,.0f} instructions "
+          f"per contact (cachegrind)")
+
+
+def _instructions(directory: Path, mode: str) -> int:
+    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+               sys.executable, "-m", "bench.backtest_speed", "--measure", str(directory), mode]
+    report = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stderr
+    return int(next(line for line in report.splitlines() if "I   refs:" in line).split()[-1].replace(",", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Backtest contacts/s and peak memory against file size.")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--unsorted", action="store_true", help="also time an activity file out of id order")
     parser.add_argument("--runs", type=int, default=RUNS, help=f"fresh processes per figure (default {RUNS})")
+    parser.add_argument("--instructions", type=int, metavar="N",
+                        help="count CPU instructions per contact on N contacts instead (valgrind)")
     parser.add_argument("--measure", nargs=2, metavar=("DIR", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(Path(args.measure[0]), args.measure[1])))
+        return
+    if args.instructions:
+        instructions(args.instructions)
         return
     workdir = Path(tempfile.mkdtemp(prefix="handoff-backtest-bench-"))
     try:
