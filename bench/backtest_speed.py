@@ -56,9 +56,9 @@ def measure(directory: Path, mode: str) -> dict:
     contacts, activities = directory / "contacts.csv", directory / "activities.csv"
     rules = load_config(REPO / "config").scoring
     wanted = properties_scored(rules)     # the columns the backtest reads into each Contact
-    if mode in ("scorer", "explained"):
-        return _scorer_only(ContactExport(contacts, wanted=wanted), ActivityFeed(activities), rules,
-                            explain=mode == "explained")
+    if mode in ("scorer", "explained"):   # explained: every column, as the live worker's card reads more
+        export = ContactExport(contacts, wanted=wanted if mode == "scorer" else None)
+        return _scorer_only(export, ActivityFeed(activities), rules, explain=mode == "explained")
     started, cpu = time.perf_counter(), time.process_time()
     if mode == "load":       # the program and the config alone: what --instructions subtracts
         return _figures(0, started, cpu)

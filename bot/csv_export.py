@@ -248,8 +248,8 @@ class CsvFile:
 
         Each row starts on a new line. A line without a quote (nor a NUL, which csv refuses) is one row
         whose fields are what csv would read from it: it is split as it is, a few times faster than the csv
-        module reads it. A line with a quote goes to the csv reader, which reads on through the next lines
-        while a quoted field holds line breaks."""
+        module reads it (and without csv's limit of 131,072 characters a field). A line with a quote goes to
+        the csv reader, which reads on through the next lines while a quoted field holds line breaks."""
         width, number, delimiter, lines = len(self.header), 1, self.delimiter, self._lines
         for line in lines:
             number += 1
@@ -360,11 +360,11 @@ class ContactExport:
         as_written = [c for c in kept if c.dated and not c.on_company and zone is timezone.utc]
         self._plain = [(c.index, c.key) for c in kept if not c.on_company and (not c.convert or c in as_written)]
         self._company = [(c.index, c.key) for c in kept if c.on_company and not c.convert]
-        self._converted = [(c.index, c.key, c.on_company, c.convert, c.header) for c in kept
-                           if c.convert and c not in as_written]
+        self._converted = [(c.index, c.key, c.on_company, c.convert) for c in kept if c.convert and c not in as_written]
         checked = as_written + [c for c in columns if c not in kept and c is not self._id and c.dated]
         self._checked = [(c.index, c.header, c.convert, c.key if c in as_written else None) for c in checked]
         self._dates = _fields_getter([c.index for c in checked])
+        self._every_date = [(c.index, c.header, c.convert) for c in columns if c.dated]     # in file order
 
     def __iter__(self) -> Iterator[ContactRow | Skipped]:
         for item in self.file.rows():
@@ -376,45 +376,45 @@ class ContactExport:
             return Skipped(number, self._id.header, "no contact id")
         properties = {key: value for index, key in self._plain if (value := fields[index])}
         company = {key: value for index, key in self._company if (value := fields[index])}
-        header = None
         try:
-            for index, key, on_company, convert, header in self._converted:
+            for index, key, on_company, convert in self._converted:
                 if value := fields[index]:
                     (company if on_company else properties)[key] = convert(value)
             if self._dates is not None:
                 self._check_dates(fields, properties)
-        except _BadDate as bad:
-            return Skipped(number, *bad.args)
-        except ValueError as error:
-            return Skipped(number, header, str(error))
+        except ValueError:
+            return Skipped(number, *self._first_bad_date(fields))
         outcome = None if self._outcome is None else fields[self._outcome].strip() or None
         firm = Company(properties.get("associatedcompanyid", ""), company) if company else None
         return ContactRow(number, Contact(contact_id, properties, firm), outcome)
 
     def _check_dates(self, fields: list[str], properties: dict[str, str]) -> None:
         """The dates checked together: fromisoformat reads them all (the common case), else each is read by
-        its column's checker, which names a bad one (_BadDate) and gives the scorer's reading of a good one
-        (epoch ms, spaces around it) to keep."""
+        its column's checker, which raises ValueError on a bad one and gives the scorer's reading of a good
+        one (epoch ms, spaces around it) to keep."""
         try:
             list(map(datetime.fromisoformat, filter(None, self._dates(fields))))
             return
         except ValueError:
             pass
-        for index, header, check, key in self._checked:
+        for index, _, check, key in self._checked:
             if value := fields[index]:
-                try:
-                    written = check(value)
-                except ValueError as error:
-                    raise _BadDate(header, str(error)) from None
+                written = check(value)
                 if key is not None:
                     properties[key] = written
 
+    def _first_bad_date(self, fields: list[str]) -> tuple[str | None, str]:
+        """(column, problem) of the row's first unreadable date, in file order, as a Skipped names it."""
+        for index, header, check in self._every_date:
+            if value := fields[index]:
+                try:
+                    check(value)
+                except ValueError as error:
+                    return header, str(error)
+        return None, "a value cannot be read"
+
     def close(self) -> None:
         self.file.close()
-
-
-class _BadDate(Exception):
-    """A date in a contact row that cannot be read: (column, problem) for its Skipped."""
 
 
 def _fields_getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]] | None:
@@ -498,8 +498,8 @@ class ActivityFile:
         """(contact id, its activities) for each run of rows with the same contact id, in file order; rows
         that cannot be read go to `skips` and do not break a run. `share_labels`: one string object per
         distinct label, for runs held in memory. The backtest's path, so the common row (a known kind, an
-        ISO date, a count of 1) is read inline; any other goes through _activity, which also names what is
-        wrong with it."""
+        ISO date, a count under 1,000 or blank) is read inline; any other goes through _activity, which also
+        names what is wrong with it."""
         id_at, kind_at, when_at, label_at, count_at = self._id, self._kind, self._when, self._label, self._count
         kinds, counts, read_time, zone, make = _KINDS, _COUNTS, datetime.fromisoformat, self._zone, tuple.__new__
         current, found, read = None, [], 0
@@ -511,21 +511,24 @@ class ActivityFile:
             fields = item[1]
             contact_id, kind, text = fields[id_at].strip(), kinds.get(fields[kind_at]), fields[when_at]
             count = counts.get(fields[count_at]) if count_at is not None else 1
-            try:
-                if kind is None or count is None or not contact_id or text.isdigit():
-                    raise ValueError("not the common row")
-                moment = read_time(text)
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=zone)
+            moment = None
+            if kind is not None and count is not None and contact_id and not text.isdigit():
+                try:
+                    moment = read_time(text)
+                except ValueError:
+                    pass        # _activity reads it as parse_export_time does, or names it
+            if moment is not None:
                 label = fields[label_at] if label_at is not None else ""
-                activity = make(FileActivity, (kind, moment, sys.intern(label) if share_labels else label, count,
-                                               "hubspot"))
-            except ValueError:
+                activity = make(FileActivity, (kind, moment if moment.tzinfo else moment.replace(tzinfo=zone),
+                                               sys.intern(label) if share_labels else label, count, "hubspot"))
+            else:
                 try:
                     contact_id, activity = self._activity(fields, FileActivity)
                 except _BadValue as bad:
                     skips.add(Skipped(item[0], *bad.args))
                     continue
+                if share_labels:
+                    activity = activity._replace(label=sys.intern(activity.label))
             if contact_id != current:
                 if found:
                     self.rows_read = read

@@ -151,7 +151,8 @@ def _in_file_order(tested: Sequence[_Step], facts: Facts, fit: Sequence[Fired], 
         elif seen is not None:
             newest = _newest(seen) if step.decay is not None else _UNDATED
             fired[step.axis].append((step, *_decayed(step.rule, step.decay, newest, facts.now)))
-    return sorted(fired["fit"], key=_step_order), sorted(fired["engagement"], key=_step_order), sorted(failed, key=_order)
+    return (sorted(fired["fit"], key=_step_order), sorted(fired["engagement"], key=_step_order),
+            sorted(failed, key=_order))
 
 
 class _ByValues(NamedTuple):
@@ -181,9 +182,9 @@ def _by_values(steps: Sequence[_Step]) -> Callable[[Judged], _ByValues]:
     return decided
 
 
-def _by_shape(steps: Sequence[_Step]) -> Callable[[tuple[int, ...]], _ByShape]:
+def _by_shape(steps: Sequence[_Step]) -> Callable[[tuple[bool, ...]], _ByShape]:
     """A shape -> what it decides for the leaf-decided steps."""
-    def decided(shape: tuple[int, ...]) -> _ByShape:
+    def decided(shape: tuple[bool, ...]) -> _ByShape:
         dated = [(step, step.decided(shape)) for step in steps]
         holding = tuple((step, dating) for step, dating in dated if dating is not None and step.axis is not None)
         return _ByShape(holding, tuple(step for step, dating in dated if dating is None and step.axis is None),
@@ -315,8 +316,6 @@ class _Plan:
     """A ScoringRules compiled: its rules in file order, then its gates, as _Steps, split by how each is
     decided: what a contact's property values decide (`by_values`) and what the shape of its activities
     decides (`by_shape`) are each worked out once and remembered; the rest are `tested` one by one."""
-    config: ScoringRules
-    steps: tuple[_Step, ...]
     leaves: Leaves
     by_values: Callable[[Contact, datetime], _ByValues]
     by_shape: Memo                                  # shape -> _ByShape
@@ -359,7 +358,7 @@ def _compile_plan(rules: ScoringRules) -> _Plan:
     tested = tuple(step for step in steps if not step.value_only and step.decided is None)
     ways = {(step.axis, step.value_only, step.decided is None) for step in steps}
     one_way = not tested and len(ways) == len({axis for axis, _, _ in ways})
-    return _Plan(rules, steps, leaves, remember_by_values([step.rule.when for step in by_values], _by_values(by_values)),
+    return _Plan(leaves, remember_by_values([step.rule.when for step in by_values], _by_values(by_values)),
                  Memo(_by_shape(by_shape), COMBINATIONS_KEPT), tested, one_way,
                  tuple(rules.group_caps.items()), {axis: rules.cap_for(axis) for axis in AXES},
                  bool(rules.group_caps) or any(rules.cap_for(axis) is not None for axis in AXES), rules.active_within,

@@ -413,3 +413,12 @@ def test_rows_read_every_line_as_the_csv_module_does(tmp_path, body, delimiter):
 def _problem(words: str) -> str:
     return "not readable as CSV" if "not readable as CSV" in words else \
         "fields where the header has" if "fields where the header has" in words else words
+
+
+def test_the_first_bad_date_in_file_order_is_named_whichever_columns_are_kept(tmp_path):
+    path = write(tmp_path / "contacts.csv", "Record ID,Create Date,Last Modified Date,Job Title\n"
+                                            "1,bad1,bad2,VP\n2,2026-11-20 14:03,2026-11-21 09:00,CEO\n")
+    for wanted in (None, {"lastmodifieddate"}, {"jobtitle"}, {"createdate", "lastmodifieddate"}):
+        first, second = ContactExport(path, wanted=wanted)
+        assert isinstance(first, Skipped) and (first.row, first.column) == (2, "Create Date"), wanted
+        assert "bad1" in first.problem and isinstance(second, ContactRow)

@@ -864,3 +864,12 @@ def test_remembered_values_never_leak_from_one_contact_to_another():
         person = contact(jobtitle=title) if title else contact()
         assert verdict_for(person, [], SHIPPED, NOW).rules_fired == \
             tuple(rule.label for rule in SHIPPED.fit if plain_holds(rule.when, person, [], NOW) is not None)
+
+
+def test_times_without_a_zone_are_scored_as_before_when_every_time_lacks_one():
+    # The scorer takes aware UTC times everywhere; a caller passing naive ones throughout still gets a score.
+    naive_now = datetime(2026, 11, 23, 15, 0)
+    scoring = rules(engagement=[{"label": "Chatted", "points": 10, "when": {"activity": "chat"}},
+                                {"label": "Recent chat", "points": 5, "when": {"activity": "chat", "within": "7d"}}])
+    score = score_contact(contact(), [Activity("chat", naive_now - timedelta(days=10))], scoring, naive_now)
+    assert [reason.rule for reason in score.reasons] == ["Chatted"]

@@ -5,7 +5,7 @@ import operator
 import re
 from datetime import datetime, timedelta
 from fnmatch import translate
-from typing import Callable, NamedTuple, Sequence, TypeVar
+from typing import Any, Callable, NamedTuple, Sequence, TypeVar
 
 from bot.activities import hubspot_time
 from bot.models import COMPANY_PREFIX, Activity, Contact, parse_range
@@ -73,10 +73,11 @@ class Facts:
 
 
 class Memo(dict):
-    """judge(text), remembered: titles, industries and form names repeat from contact to contact.
-    Read as memo[text]: a hit is a plain dict lookup (no Python call); a miss judges and keeps it."""
+    """judge(key), remembered: titles, form names and shapes of activities repeat from contact to contact.
+    Read as memo[key]: a hit is a plain dict lookup (no Python call); a miss judges and keeps it, up to
+    `size` keys before starting afresh."""
 
-    def __init__(self, judge: Callable, size: int = MEMO_SIZE):
+    def __init__(self, judge: Callable[[Any], Any], size: int = MEMO_SIZE):
         super().__init__()
         self._judge, self._size = judge, size
 
@@ -112,7 +113,8 @@ def _values_key(names: set[str]) -> Callable[[Contact], tuple]:
     return key
 
 
-def remember_by_values(conditions: Sequence[Condition], then: Callable[[Judged], T]) -> Callable[[Contact, datetime], T]:
+def remember_by_values(conditions: Sequence[Condition],
+                       then: Callable[[Judged], T]) -> Callable[[Contact, datetime], T]:
     """Conditions that read property values only (see conditions.reads_values_only), judged together
     and remembered by the values they read: one lookup per contact instead of a test per condition,
     because titles, sizes and industries repeat (50,000 sample contacts hold 3,867 combinations).
@@ -193,9 +195,14 @@ def _compile_activity(condition: ActivityCondition) -> Compiled:
 
 
 def label_glob(pattern: str) -> Memo:
+    """glob_matcher(pattern), remembered by label."""
+    return Memo(glob_matcher(pattern))
+
+
+def glob_matcher(pattern: str) -> Callable[[str], bool]:
     """fnmatchcase(label.casefold(), pattern.casefold()): that is re.match on translate(), compiled once."""
     match = re.compile(translate(pattern.casefold())).match
-    return Memo(lambda label: match(label.casefold()) is not None)
+    return lambda label: match(label.casefold()) is not None
 
 
 # --- properties ----------------------------------------------------------------------------------
@@ -262,5 +269,6 @@ def _bound(index: int, passes: Callable[[float, float], bool]) -> Callable[[floa
 # Each key's test, made from what was written; `exists` and `within` are checked in _compile_property.
 _TESTS: dict[str, Callable[[object], Callable[[str], bool]]] = {
     "equals": _same_as, "one_of": _one_of, "contains": _contains, "matches": _matches,
-    "gt": _bound(0, operator.gt), "gte": _bound(0, operator.ge), "lt": _bound(1, operator.lt), "lte": _bound(1, operator.le),
+    "gt": _bound(0, operator.gt), "gte": _bound(0, operator.ge),
+    "lt": _bound(1, operator.lt), "lte": _bound(1, operator.le),
 }

@@ -46,12 +46,9 @@ class _Bands(Strict):
         """The points the top grade needs, and the middle grade."""
         return getattr(self, self.FIELDS[0]), getattr(self, self.FIELDS[1])
 
-    def grade_of(self, points: float) -> str:
-        return self.grader(points)
-
     @cached_property
     def grader(self) -> Callable[[float], str]:
-        """grade_of as a plain function, the bounds read once: the scorer grades every contact."""
+        """Points -> this axis's grade, the bounds read once: the scorer grades every contact."""
         (high, low), (top, middle, bottom) = self.bounds(), self.NAMES
         return lambda points: top if points >= high else middle if points >= low else bottom
 

@@ -3,21 +3,21 @@
 Whether an activity condition holds depends on two figures per leaf (an `activity:` with its kind, window
 and label pattern): how many matching activities there are (summing Activity.count) and the newest one
 (what decay ages the points by). One pass over a contact's activities sums every leaf of the config at
-once; which rules hold then depends only on those counts (see Leaves.shape). This is how the scorer decides every condition made of activities
-alone, for the live worker and the backtest alike: compiled.py's tests give the evidence (which activities,
-in words for a rep) only for the rules that fired, and only when someone will read it.
+once; which rules hold then depends only on those counts (see Leaves.shape). This is how the scorer
+decides every condition made of activities alone, for the live worker and the backtest alike;
+compiled.py's tests give the evidence (which activities, in words for a rep) only for the rules that
+fired, and only when someone will read it.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from operator import ge
 from typing import Callable, NamedTuple, Sequence
 
 from bot.models import Activity
-from bot.rules.compiled import Memo, label_glob
+from bot.rules.compiled import Memo, glob_matcher
 from bot.rules.conditions import ActivityCondition, AllCondition, AnyCondition, Condition
 
-_NO_WINDOW = datetime.min.replace(tzinfo=timezone.utc)    # the cutoff of a leaf without `within`
 
 
 class Leaf(NamedTuple):
@@ -104,7 +104,8 @@ class Leaves:
         """Each leaf's earliest time counted as of `now` (kept for the last `now` asked: a run has one)."""
         at, cutoffs = self._cutoffs
         if at != now:
-            cutoffs = tuple(_NO_WINDOW if within is None else now - within for within in self._windows)
+            earliest = datetime.min.replace(tzinfo=now.tzinfo)      # the cutoff of a leaf without `within`
+            cutoffs = tuple(earliest if within is None else now - within for within in self._windows)
             self._cutoffs = (now, cutoffs)
         return cutoffs
 
@@ -131,8 +132,8 @@ def _leaf(condition: ActivityCondition) -> Leaf:
 
 def _by_label(leaves: list[tuple[int, Leaf]]) -> Memo:
     """label -> the numbers of the kind's leaves it matches (those without a pattern match every label)."""
-    globs = [(number, label_glob(leaf.glob) if leaf.glob is not None else None) for number, leaf in leaves]
-    return Memo(lambda label: tuple(number for number, glob in globs if glob is None or glob[label]))
+    globs = [(number, glob_matcher(leaf.glob) if leaf.glob is not None else None) for number, leaf in leaves]
+    return Memo(lambda label: tuple(number for number, glob in globs if glob is None or glob(label)))
 
 
 def _one_leaf(number: int, place: int) -> Decided:
