@@ -67,6 +67,23 @@ class Clock:
         return self.now
 
 
+# The people tests route leads to: HubSpot owner id -> (email, first name, last name, Slack user id and name, or
+# None for an owner without a Slack account).
+PEOPLE = {"201": ("rep1@example.com", "Riley", "Rep", ("U0REP1", "riley")),
+          "202": ("rep2@example.com", "Sasha", "Rep", ("U0REP2", "sasha")),
+          "301": ("nobody@example.com", "Noel", "Noslack", None),
+          "401": ("ae@example.com", "Avery", "Exec", None)}
+
+
+def add_people(hubspot: FakeHubSpot, slack: FakeSlack, *owner_ids: str) -> None:
+    """These PEOPLE as HubSpot owners, and as Slack users where they have an account."""
+    for owner_id in owner_ids:
+        email, first, last, account = PEOPLE[owner_id]
+        hubspot.add_owner(owner_id, email, first, last)
+        if account is not None:
+            slack.add_user(account[0], email, account[1])
+
+
 def write_config(directory: Path, routing: str = ROUTING_YAML, sla_overrides: str = "") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("scoring.yaml", "sla.yaml"):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.store.schema import effects, leads
 from tests.fakes.fake_hubspot import FakeHubSpot
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import REPO, System, wait_for, write_config
+from tests.harness import REPO, System, add_people, wait_for, write_config
 
 CONTACTS = 20
 
@@ -29,8 +29,7 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
 @pytest.fixture
 def crash_system(tmp_path, sqlite_engine):
     with FakeHubSpot() as hubspot, FakeSlack() as slack:
-        hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-        slack.add_user("U0REP1", "rep1@example.com", "riley")
+        add_people(hubspot, slack, "201")
         system = System(sqlite_engine, write_config(tmp_path / "config", routing=(
             'sdr_pool: ["201"]\nmanagers: []\nslack_users: {}\n'
             'channels: {leads: "C0LEADS", managers: "C0MGRS", fallback: "C0FALLBACK"}\n')), hubspot, slack,

@@ -12,15 +12,14 @@ from sqlalchemy import select
 from bot import outbox, worker
 from bot.store import effects
 from bot.store.schema import lead_events
-from tests.harness import System, write_config
+from tests.harness import System, add_people, write_config
 
 CARD_POST_TAKES = timedelta(hours=1)   # a Slack post stuck that long keeps its claim past the accept deadline
 
 
 @pytest.fixture
 def system(engine, tmp_path, fake_hubspot, fake_slack) -> System:
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    add_people(fake_hubspot, fake_slack, "201")
     return System(engine, write_config(tmp_path / "config"), fake_hubspot, fake_slack)
 
 

@@ -7,17 +7,13 @@ import pytest
 
 from tests.fakes.fake_hubspot import FakeHubSpot
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import APP_ID, System, wait_for, write_config
+from tests.harness import APP_ID, System, add_people, wait_for, write_config
 
 
 @pytest.fixture
 def fakes():
     with FakeHubSpot() as hubspot, FakeSlack() as slack:
-        hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-        hubspot.add_owner("202", "rep2@example.com", "Sasha", "Rep")
-        hubspot.add_owner("301", "nobody@example.com", "Noel", "Noslack")
-        slack.add_user("U0REP1", "rep1@example.com", "riley")
-        slack.add_user("U0REP2", "rep2@example.com", "sasha")
+        add_people(hubspot, slack, "201", "202", "301")
         yield hubspot, slack
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.models import to_utc_iso
-from tests.harness import System, wait_for, write_config
+from tests.harness import System, add_people, wait_for, write_config
 
 ROUTING = """\
 sdr_pool: ["201", "202"]
@@ -26,11 +26,7 @@ channels:
 
 @pytest.fixture
 def system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_hubspot.add_owner("202", "rep2@example.com", "Sasha", "Rep")
-    fake_hubspot.add_owner("401", "ae@example.com", "Avery", "Exec")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
-    fake_slack.add_user("U0REP2", "rep2@example.com", "sasha")
+    add_people(fake_hubspot, fake_slack, "201", "202", "401")
     system = System(sqlite_engine, write_config(tmp_path / "config", routing=ROUTING), fake_hubspot, fake_slack)
     return system
 
@@ -336,9 +332,7 @@ def _options(node) -> list[dict]:
 
 
 def test_an_sql_goes_to_an_ae_found_by_email_when_not_mapped(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_hubspot.add_owner("401", "ae@example.com", "Avery", "Exec")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    add_people(fake_hubspot, fake_slack, "201", "401")
     fake_slack.add_user("U0AE1", "ae@example.com", "avery")
     routing = ROUTING.replace('slack_users: {"401": "U0AE1"}', "slack_users: {}")
     system = System(sqlite_engine, write_config(tmp_path / "config", routing=routing), fake_hubspot, fake_slack)
@@ -355,9 +349,7 @@ def ae_dms(system, lead_id):
 
 def test_an_ae_nobody_looked_up_yet_is_found_by_email_for_the_handoff(sqlite_engine, tmp_path, fake_hubspot,
                                                                         fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_hubspot.add_owner("401", "ae@example.com", "Avery", "Exec")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    add_people(fake_hubspot, fake_slack, "201", "401")
     fake_slack.add_user("U0AE1", "ae@example.com", "avery")
     routing = ROUTING.replace('slack_users: {"401": "U0AE1"}', "slack_users: {}").replace('["201", "202"]', '["201"]')
     system = System(sqlite_engine, write_config(tmp_path / "config", routing=routing), fake_hubspot, fake_slack)

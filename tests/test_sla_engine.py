@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.ledger import ledger_rows, write
 from bot.store.schema import deadlines, lead_events
 
-from tests.harness import System, wait_for, write_config
+from tests.harness import System, add_people, wait_for, write_config
 
 ROUTING = """\
 sdr_pool: ["201", "202"]
@@ -27,10 +27,7 @@ ae_pool: ["401"]
 
 @pytest.fixture
 def make_system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_hubspot.add_owner("202", "rep2@example.com", "Sasha", "Rep")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
-    fake_slack.add_user("U0REP2", "rep2@example.com", "sasha")
+    add_people(fake_hubspot, fake_slack, "201", "202")
 
     def make(sla_changes: dict[str, str] | None = None, routing: str = ROUTING) -> System:
         config = write_config(tmp_path / "config", routing=routing)

@@ -11,7 +11,7 @@ import pytest
 from bot.models import to_utc_iso
 from bot.summary import summary_fields
 from integrations.hubspot.properties import HANDOFF_PROPERTIES
-from tests.harness import System, wait_for, write_config
+from tests.harness import System, add_people, wait_for, write_config
 
 MQL = datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc)
 SUMMARY = ("handoff_minutes_to_accept", "handoff_first_touch_at", "handoff_minutes_to_first_touch",
@@ -56,9 +56,7 @@ channels: {leads: "C0LEADS", managers: "C0MGRS", fallback: "C0FALLBACK", ops: "C
 
 @pytest.fixture
 def system(sqlite_engine, tmp_path, fake_hubspot, fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_hubspot.add_owner("401", "ae@example.com", "Avery", "Exec")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    add_people(fake_hubspot, fake_slack, "201", "401")
     return System(sqlite_engine, write_config(tmp_path / "config", routing=ROUTING), fake_hubspot, fake_slack)
 
 

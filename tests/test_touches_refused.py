@@ -16,7 +16,7 @@ from integrations.errors import IntegrationError
 from integrations.hubspot.crm import HubSpotCrm
 from sqlalchemy import select
 from tests.fakes.fake_hubspot import FakeHubSpot, error
-from tests.harness import System, write_config
+from tests.harness import System, add_people, write_config
 from tests.test_hubspot_touches import ASSOCIATIONS, engagement, touches
 from tests.test_web_events import ROUTING
 
@@ -45,8 +45,7 @@ def odd_hubspot():
 
 @pytest.fixture
 def system(engine, tmp_path, odd_hubspot, fake_slack):
-    odd_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    add_people(odd_hubspot, fake_slack, "201")
     routing = ROUTING.replace('["201", "202"]', '["201"]')
     return System(engine, write_config(tmp_path / "config", routing=routing), odd_hubspot, fake_slack)
 

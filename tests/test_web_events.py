@@ -12,7 +12,7 @@ from bot import web_events
 from bot.rules import check_config, load_config
 from bot.store import kv
 from bot.store.schema import activities
-from tests.harness import System, write_config
+from tests.harness import System, add_people, write_config
 
 EVENTS = "/events/v3/events"
 ROUTING = """\
@@ -25,10 +25,7 @@ channels: {leads: "C0LEADS", managers: "C0MGRS", fallback: "C0FALLBACK", ops: "C
 
 @pytest.fixture
 def system(engine, tmp_path, fake_hubspot, fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_hubspot.add_owner("202", "rep2@example.com", "Sasha", "Rep")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
-    fake_slack.add_user("U0REP2", "rep2@example.com", "sasha")
+    add_people(fake_hubspot, fake_slack, "201", "202")
     return System(engine, write_config(tmp_path / "config", routing=ROUTING), fake_hubspot, fake_slack)
 
 
@@ -160,8 +157,7 @@ def test_check_config_names_file_line_and_key_of_a_bad_analytics_events_block(tm
 
 
 def test_with_open_leads_on_an_open_leads_card_gets_its_pages(engine, tmp_path, fake_hubspot, fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    add_people(fake_hubspot, fake_slack, "201")
     config = write_config(tmp_path / "config", routing=ROUTING.replace('["201", "202"]', '["201"]'))
     scoring = config / "scoring.yaml"
     scoring.write_text(scoring.read_text().replace("  every: 30m", "  open_leads: true\n  every: 30m"))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.store.schema import activities, inbox_events
 from integrations.hubspot.signature import sign_v2, sign_v3
 from integrations.hubspot.workflow import MalformedWorkflowCall, parse_workflow_call
-from tests.harness import HUBSPOT_SECRET, System, write_config
+from tests.harness import HUBSPOT_SECRET, System, add_people, write_config
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc)
 URL = "http://localhost/hubspot/workflow"
@@ -47,8 +47,7 @@ def test_what_a_bad_body_gets(body, words):
 
 @pytest.fixture
 def system(engine, tmp_path, fake_hubspot, fake_slack):
-    fake_hubspot.add_owner("201", "rep1@example.com", "Riley", "Rep")
-    fake_slack.add_user("U0REP1", "rep1@example.com", "riley")
+    add_people(fake_hubspot, fake_slack, "201")
     return System(engine, write_config(tmp_path / "config"), fake_hubspot, fake_slack)
 
 
