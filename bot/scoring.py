@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from bot.activities import PAGE_VIEWS, TRAIL_PROPERTIES
 from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_range
 from bot.rules.compiled import (COMBINATIONS_KEPT, COMPANY_EMPLOYEES, CONTACT_EMPLOYEES, Compiled, Evidence, Facts,
-                                Judged, Memo, Seen, compile_condition, read_property, remember_by_values)
+                                Judged, Memo, Seen, compile_condition, names_read, read_property,
+                                remember_by_values)
 from bot.rules.conditions import EMPLOYEES, Condition, kinds_needed, properties_used, reads_values_only
 from bot.rules.decay import Decay
 from bot.rules.durations import window_words
@@ -93,13 +94,10 @@ def verdict_for(contact: Contact, activities: Sequence[Activity], rules: Scoring
     at all); what such a contact's verdict says then follows from what its values and its shape decide and
     whether it is active, so it is worked out once per such combination and remembered."""
     plan = _plan(rules)
-    summary = plan.leaves.summary(activities, now)
-    by_values, by_shape = plan.by_values(contact, now), plan.by_shape[plan.leaves.shape(summary)]
-    last = summary.last
+    summary, by_values, by_shape = _decided(plan, contact, activities, now)
     if by_shape.holding or not plan.one_way:
         return _verdict(contact.id, _judge_from(plan, contact, activities, now, False, summary, by_values, by_shape))
-    active = last is not None and last >= now - plan.active_within
-    key = (id(by_values), id(by_shape), active)
+    key = (id(by_values), id(by_shape), _inactive(plan, summary.last, now))
     kept = plan.settled.get(key)
     if kept is None or kept[0] is not by_values or kept[1] is not by_shape:    # ids are reused once freed
         if len(plan.settled) >= COMBINATIONS_KEPT:
@@ -107,7 +105,7 @@ def verdict_for(contact: Contact, activities: Sequence[Activity], rules: Scoring
         kept = plan.settled[key] = (by_values, by_shape, _verdict(
             "", _judge_from(plan, contact, activities, now, False, summary, by_values, by_shape)))
     _, total, is_mql, high_intent, labels, failed, _, grade = kept[2]
-    return Verdict(contact.id, total, is_mql, high_intent, labels, failed, last, grade)
+    return Verdict(contact.id, total, is_mql, high_intent, labels, failed, summary.last, grade)
 
 
 def _verdict(contact_id: str, judged: _Judged) -> Verdict:
@@ -147,9 +145,19 @@ def _judge(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: d
     those values were found to decide (remembered), activities alone by what the shape of the contact's
     activities was found to decide (leaves.py, remembered too), anything else (a dated property, properties
     mixed with activities) by its compiled test."""
+    return _judge_from(plan, contact, activities, now, was_mql, *_decided(plan, contact, activities, now))
+
+
+def _decided(plan: _Plan, contact: Contact, activities: Sequence[Activity],
+             now: datetime) -> tuple[Summary, _ByValues, _ByShape]:
+    """The contact's activities summed per leaf, and what its values and its shape were found to decide."""
     summary = plan.leaves.summary(activities, now)
-    by_values, by_shape = plan.by_values(contact, now), plan.by_shape[plan.leaves.shape(summary)]
-    return _judge_from(plan, contact, activities, now, was_mql, summary, by_values, by_shape)
+    return summary, plan.by_values(contact, now), plan.by_shape[plan.leaves.shape(summary)]
+
+
+def _inactive(plan: _Plan, last_engaged: datetime | None, now: datetime) -> bool:
+    """The recency rule fails: no engagement within active_within."""
+    return last_engaged is None or last_engaged < now - plan.active_within
 
 
 def _judge_from(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: datetime, was_mql: bool,
@@ -237,7 +245,7 @@ def _conclude(plan: _Plan, fit_fired: Sequence[Fired], engagement_fired: Sequenc
     else:
         fit, engagement, trims = _points(fit_fired), _points(engagement_fired), _NO_TRIMS
     gates_failed = [step.label for step in failed]
-    if last_engaged is None or last_engaged < now - plan.active_within:
+    if _inactive(plan, last_engaged, now):
         gates_failed.append(plan.inactive)
     total = _round(fit + engagement)
     grade = plan.grade(fit, engagement) if plan.grade else ""
@@ -347,7 +355,7 @@ class _Plan:
     by_values: Callable[[Contact, datetime], _ByValues]
     by_shape: Memo                                  # shape -> _ByShape
     tested: tuple[_Step, ...]
-    settled: dict          # (values, shape, active) decided -> the Verdict they give (see verdict_for)
+    settled: dict          # (values, shape, inactive) decided -> the Verdict they give (see verdict_for)
     one_way: bool                                   # no step tested, and each axis and the gates decided one way
     group_caps: tuple[tuple[str, float], ...]
     axis_caps: dict[str, float | None]
@@ -539,10 +547,7 @@ def _rule_properties(rules: ScoringRules) -> set[str]:
 def properties_scored(rules: ScoringRules) -> set[str]:
     """Every property a score reads, as rules name them (`company.x` for the company's): the rules' (both
     headcounts for `employees`) and the activity trail's."""
-    names = _rule_properties(rules)
-    if EMPLOYEES in names:
-        names = names - {EMPLOYEES} | {CONTACT_EMPLOYEES, COMPANY_EMPLOYEES}
-    return names | set(TRAIL_PROPERTIES)
+    return {read for name in _rule_properties(rules) for read in names_read(name)} | set(TRAIL_PROPERTIES)
 
 
 def contact_properties_to_read(rules: ScoringRules) -> list[str]:

@@ -42,6 +42,11 @@ def read_property(contact: Contact, name: str) -> str | None:
     return contact.get(name)
 
 
+def names_read(name: str) -> tuple[str, ...]:
+    """The properties read_property reads for a property as rules name it: both headcounts for `employees`."""
+    return (CONTACT_EMPLOYEES, COMPANY_EMPLOYEES) if name == EMPLOYEES else (name,)
+
+
 class Facts:
     """One contact as compiled conditions read it: activities by kind and window, properties read once each."""
     __slots__ = ("contact", "now", "by_kind", "windowed", "_values")
@@ -97,14 +102,11 @@ def _values_key(names: set[str]) -> Callable[[Contact], tuple]:
     """A contact's raw values of everything read_property reads for `names` (both headcounts for
     `employees`), straight from its and its company's properties: equal keys, equal values read."""
     own, company = set(), set()
-    for name in names:
-        if name == EMPLOYEES:
-            own.add(CONTACT_EMPLOYEES)
-            company.add(COMPANY_EMPLOYEES[len(COMPANY_PREFIX):])
-        elif name.startswith(COMPANY_PREFIX):
-            company.add(name[len(COMPANY_PREFIX):])
+    for read in {read for name in names for read in names_read(name)}:
+        if read.startswith(COMPANY_PREFIX):
+            company.add(read[len(COMPANY_PREFIX):])
         else:
-            own.add(name)
+            own.add(read)
     own_names, company_names = tuple(sorted(own)), tuple(sorted(company))
 
     def key(contact: Contact) -> tuple:
