@@ -622,7 +622,7 @@ class ActivityFeed:
         self._file = ActivityFile(path, zone, delimiter)
         self.notes = list(self._file.file.notes)
         self._runs = self._file.runs(self.skips, share_labels=bool(hold_in_memory))
-        self._pending: tuple[tuple, list[Activity]] | None = None     # the next run: (its id's order, activities)
+        self._pending: tuple[tuple, list[Activity], str] | None = None   # the next run: (its id's order, activities, id)
         self._last_key = None
         self._memory: dict[str, list[Activity]] | None = None
         if hold_in_memory:
@@ -639,8 +639,14 @@ class ActivityFeed:
 
     def for_contact(self, contact_id: str) -> list[Activity]:
         """The next contact's activities; a contact id's activities are handed out once."""
+        pending = self._pending
         if self._memory is not None:
             found = self._memory.pop(contact_id, [])
+        elif pending is not None and pending[2] == contact_id:
+            # The next run is this contact's (the common case): its key is above every key handed out so far
+            # (_take leaves only greater ones pending), so the order holds without working keys out.
+            self._last_key, found = pending[0], pending[1]
+            self._advance()
         else:
             key = contact_order(contact_id)
             if self._last_key is not None and key < self._last_key:
@@ -652,7 +658,7 @@ class ActivityFeed:
     def _take(self, key: tuple) -> list[Activity]:
         found: list[Activity] = []
         while self._pending is not None and self._pending[0] <= key:
-            pending_key, activities = self._pending
+            pending_key, activities, _ = self._pending
             if pending_key == key:
                 found += activities
             else:
@@ -668,7 +674,7 @@ class ActivityFeed:
         key = contact_order(run[0])
         if self._pending is not None and key < self._pending[0]:
             raise NotSorted("the activity file is not sorted by contact id")
-        self._pending = (key, run[1])
+        self._pending = (key, run[1], run[0])
 
     def _load(self) -> None:
         self._memory = {}
