@@ -90,22 +90,39 @@ def verdict_for(contact: Contact, activities: Sequence[Activity], rules: Scoring
     """What score_contact(..., explain=False) decides, from the same steps, as a Verdict: a backtest scores
     millions of contacts and only counts, so it skips making a Reason per rule and a Score per contact.
 
-    Most contacts fire no rule whose points decay (in the synthetic exports, 3 in 4 fire no engagement rule
-    at all); what such a contact's verdict says then follows from what its values and its shape decide and
-    whether it is active, so it is worked out once per such combination and remembered."""
+    Without caps, and with each axis decided one way, what a contact's verdict says follows from what its values
+    and its shape decide and whether it is active, except the points of the rules whose points decay, which
+    follow from how old the activities that date them are. So what each such combination decides is worked
+    out once and remembered (_kept): whole, for a contact that fires no rule whose points decay (in the
+    synthetic exports, 3 in 4 fire no engagement rule at all); else all but the engagement points, which are
+    then aged for the contact, and the total, grade and MQL rule that follow from them."""
     plan = _plan(rules)
     summary, by_values, by_shape = _decided(plan, contact, activities, now)
-    if by_shape.holding or not plan.one_way:
+    if not plan.one_way or (by_shape.holding and plan.caps):    # caps trim by what each contact's points add to
         return _verdict(contact.id, _judge_from(plan, contact, activities, now, False, summary, by_values, by_shape))
+    verdict, fit, judged_now = _kept(plan, contact, activities, now, summary, by_values, by_shape)
+    _, total, is_mql, high_intent, labels, failed, _, grade = verdict
+    if by_shape.holding and not judged_now:     # the figures kept are another contact's: age this one's points
+        total, grade, is_mql = _outcome(plan, fit, _points(_engagement(by_values, by_shape, summary, now)), failed,
+                                        False)
+    return Verdict(contact.id, total, is_mql, high_intent, labels, failed, summary.last, grade)
+
+
+def _kept(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: datetime, summary: Summary,
+          by_values: _ByValues, by_shape: _ByShape) -> tuple[Verdict, float, bool]:
+    """(the verdict of the first contact scored with these values, shape and recency, its fit points, whether
+    that first contact is this one): what they decide for every contact, remembered in plan.settled (see
+    verdict_for)."""
     key = (id(by_values), id(by_shape), _inactive(plan, summary.last, now))
     kept = plan.settled.get(key)
-    if kept is None or kept[0] is not by_values or kept[1] is not by_shape:    # ids are reused once freed
-        if len(plan.settled) >= COMBINATIONS_KEPT:
-            plan.settled.clear()
-        kept = plan.settled[key] = (by_values, by_shape, _verdict(
-            "", _judge_from(plan, contact, activities, now, False, summary, by_values, by_shape)))
-    _, total, is_mql, high_intent, labels, failed, _, grade = kept[2]
-    return Verdict(contact.id, total, is_mql, high_intent, labels, failed, summary.last, grade)
+    if kept is not None and kept[0] is by_values and kept[1] is by_shape:    # ids are reused once freed
+        return kept[2], kept[3], False
+    if len(plan.settled) >= COMBINATIONS_KEPT:
+        plan.settled.clear()
+    judged = _judge_from(plan, contact, activities, now, False, summary, by_values, by_shape)
+    verdict = _verdict("", judged)
+    plan.settled[key] = (by_values, by_shape, verdict, judged.fit)
+    return verdict, judged.fit, True
 
 
 def _verdict(contact_id: str, judged: _Judged) -> Verdict:
@@ -162,15 +179,21 @@ def _inactive(plan: _Plan, last_engaged: datetime | None, now: datetime) -> bool
 
 def _judge_from(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: datetime, was_mql: bool,
                 summary: Summary, by_values: _ByValues, by_shape: _ByShape) -> _Judged:
-    fit, engagement, failed = by_values.fit, by_values.engagement, by_values.failed + by_shape.failed
-    if by_shape.holding:     # all engagement rules: fit rules read properties only
-        engagement += tuple([(step, *_decayed(step.rule, step.decay, newest_of(summary, dating), now))
-                             for step, dating in by_shape.holding])
+    fit, failed = by_values.fit, by_values.failed + by_shape.failed
+    engagement = _engagement(by_values, by_shape, summary, now)
     high_intent = by_values.high_intent or by_shape.high_intent
     if not plan.one_way:
         fit, engagement, failed = _in_file_order(plan.tested, Facts(contact, activities, now), fit, engagement, failed)
         high_intent = any([step.high_intent for step, _, _ in engagement])
     return _conclude(plan, fit, engagement, failed, high_intent, summary.last, now, was_mql)
+
+
+def _engagement(by_values: _ByValues, by_shape: _ByShape, summary: Summary, now: datetime) -> tuple[Fired, ...]:
+    """The engagement rules the values and the shape say hold, in that order, their points aged by the summary."""
+    if not by_shape.holding:     # all engagement rules: fit rules read properties only
+        return by_values.engagement
+    return by_values.engagement + tuple([(step, *_decayed(step.rule, step.decay, newest_of(summary, dating), now))
+                                         for step, dating in by_shape.holding])
 
 
 def _in_file_order(tested: Sequence[_Step], facts: Facts, fit: Sequence[Fired], engagement: Sequence[Fired],
@@ -206,15 +229,20 @@ class _ByShape(NamedTuple):
 
 
 def _by_values(steps: Sequence[_Step]) -> Callable[[Judged], _ByValues]:
-    """The value-only steps' verdicts (evidence or None each, in order) -> what they decide."""
-    def decided(judged: Judged) -> _ByValues:
-        held = [(step, seen is not None) for step, seen in zip(steps, judged)]
+    """The value-only steps' verdicts (evidence or None each, in order) -> what they decide.
+
+    One _ByValues per decision (which steps hold), shared by every combination of values that decides it:
+    verdict_for remembers what a contact's values decide by the identity of this object, and the thousands
+    of combinations of values (titles are free text) come down to a dozen decisions with the shipped rules."""
+    def decided(each_holds: tuple[bool, ...]) -> _ByValues:
+        held = list(zip(steps, each_holds))
         fired = {axis: tuple((step, step.rule.points, None) for step, holds in held if holds and step.axis == axis)
                  for axis in AXES}
         return _ByValues(fired["fit"], fired["engagement"],
                          tuple(step for step, holds in held if not holds and step.axis is None),
                          any(step.high_intent for step, _, _ in fired["engagement"]))
-    return decided
+    decisions = Memo(decided, COMBINATIONS_KEPT)
+    return lambda judged: decisions[tuple([seen is not None for seen in judged])]
 
 
 def _by_shape(steps: Sequence[_Step]) -> Callable[[tuple[bool, ...]], _ByShape]:
@@ -247,11 +275,18 @@ def _conclude(plan: _Plan, fit_fired: Sequence[Fired], engagement_fired: Sequenc
     gates_failed = [step.label for step in failed]
     if _inactive(plan, last_engaged, now):
         gates_failed.append(plan.inactive)
+    total, grade, is_mql = _outcome(plan, fit, engagement, gates_failed, was_mql)
+    return _Judged({"fit": fit_fired, "engagement": engagement_fired}, trims, fit, engagement, total, grade,
+                   is_mql, high_intent, tuple(gates_failed), last_engaged)
+
+
+def _outcome(plan: _Plan, fit: float, engagement: float, gates_failed: Sequence[str],
+             was_mql: bool) -> tuple[float, str, bool]:
+    """(total, grade, MQL) from the fit and engagement points after caps and the gates failed (recency included)."""
     total = _round(fit + engagement)
     grade = plan.grade(fit, engagement) if plan.grade else ""
-    return _Judged({"fit": fit_fired, "engagement": engagement_fired}, trims, fit, engagement, total, grade,
-                   not gates_failed and plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades),
-                   high_intent, tuple(gates_failed), last_engaged)
+    return total, grade, not gates_failed and plan.qualifies(total >= plan.thresholds[was_mql],
+                                                             grade in plan.mql_grades)
 
 
 _NO_TRIMS: dict[str, list[Reason]] = {"fit": [], "engagement": []}     # read only
@@ -282,7 +317,8 @@ def _decayed(rule: Rule, decay: Decay | None, newest: datetime | object, now: da
     """(points now, points before decay or None when decay took nothing off), aged by the newest activity."""
     if decay is None or newest is _UNDATED:
         return rule.points, None
-    points = _round(rule.points * decay.factor(max(now - newest, _NO_AGE)))
+    age = now - newest
+    points = _round(rule.points * decay.factor(age if age > _NO_AGE else _NO_AGE))   # max() costs a call a rule
     return (rule.points, None) if points == rule.points else (points, rule.points)
 
 
@@ -355,7 +391,7 @@ class _Plan:
     by_values: Callable[[Contact, datetime], _ByValues]
     by_shape: Memo                                  # shape -> _ByShape
     tested: tuple[_Step, ...]
-    settled: dict          # (values, shape, inactive) decided -> the Verdict they give (see verdict_for)
+    settled: dict          # (values, shape, inactive) decided -> what they decide (see verdict_for)
     one_way: bool                                   # no step tested, and each axis and the gates decided one way
     group_caps: tuple[tuple[str, float], ...]
     axis_caps: dict[str, float | None]

@@ -873,3 +873,57 @@ def test_times_without_a_zone_are_scored_as_before_when_every_time_lacks_one():
                                 {"label": "Recent chat", "points": 5, "when": {"activity": "chat", "within": "7d"}}])
     score = score_contact(contact(), [Activity("chat", naive_now - timedelta(days=10))], scoring, naive_now)
     assert [reason.rule for reason in score.reasons] == ["Chatted"]
+
+
+# verdict_for remembers what a combination of values, shape of activities and recency decides, all but the points
+# of the rules that decay: the same combination at other ages must give its own total, grade and MQL decision.
+# A decaying rule between rules that keep their points whole, fit rules, grades and a gate; no caps.
+DECAYING = rules(**{
+    "mql_threshold": 80, "decay": {"half_life": "10d"},
+    "grades": {"fit": {"A": 40, "B": 20}, "engagement": {1: 45, 2: 20}},
+    "fit": [{"label": "Senior", "points": 30, "when": {"property": "jobtitle", "matches": "(?i)vp|director"}},
+            {"label": "Student", "points": -50, "when": {"property": "jobtitle", "matches": "(?i)student"}},
+            {"label": "Big", "points": 10, "when": {"property": "employees", "gt": 50}}],
+    "engagement": [{"label": "Chatted", "points": 10, "decay": "none", "when": {"activity": "chat"}},
+                   {"label": "Demo", "points": 40,
+                    "when": {"activity": "form_submission", "form": "*demo*", "within": "60d"}},
+                   {"label": "Any form", "points": 5, "decay": "none", "when": {"activity": "form_submission"}},
+                   {"label": "Clicked", "points": 10, "when": {"activity": "email_click"}}],
+    "gates": [{"label": "In the US", "when": {"property": "country", "equals": "US"}}]})
+VP_IN_US = contact(jobtitle="VP Sales", numemployees="51-200", country="US")
+VP_ABROAD = contact(jobtitle="VP Sales", numemployees="51-200", country="France")
+
+
+def demo_chat_click(demo_days: float, chat_days: float, click_days: float | None) -> list[Activity]:
+    clicked = [] if click_days is None else [Activity("email_click", days_ago(click_days), "Spring launch")]
+    return [Activity("chat", days_ago(chat_days)), Activity("form_submission", days_ago(demo_days), "Demo request"),
+            *clicked]
+
+
+DECAYING_CASES = [
+    # person, days since (demo, chat, click), total, grade, MQL, gates failed: fit 40 + chat 10 + form 5 + decayed
+    (VP_IN_US, (0, 1, None), 95, "A1", True, ()),
+    (VP_IN_US, (4.15, 1, None), 85, "A1", True, ()),          # engagement exactly 45 once rounded: grade 1
+    (VP_IN_US, (4.2, 1, None), 84.9, "A2", True, ()),
+    (VP_IN_US, (6.78, 1, None), 80, "A2", True, ()),          # exactly the threshold once rounded
+    (VP_IN_US, (6.9, 1, None), 79.8, "A2", False, ()),
+    (VP_IN_US, (30, 1, None), 60, "A2", False, ()),            # engagement exactly 20: grade 2
+    (VP_IN_US, (31, 1, None), 59.7, "A3", False, ()),
+    (VP_IN_US, (20, 1, 3), 73.1, "A2", False, ()),             # two rules decay, each by its own activity
+    (VP_IN_US, (2, 1, 3), 97.9, "A1", True, ()),
+    (VP_IN_US, (20, 1, 30), 66.2, "A2", False, ()),
+    (VP_IN_US, (35, 35, None), 58.5, "A3", False, ("No engagement in the last 30 days",)),
+    (VP_ABROAD, (0, 1, None), 95, "A1", False, ("In the US",)),
+]
+
+
+@pytest.mark.parametrize("person, days, total, grade, mql, gates_failed", DECAYING_CASES)
+def test_a_remembered_combination_still_ages_the_points_that_decay(person, days, total, grade, mql, gates_failed):
+    older = [replace(activity, occurred_at=activity.occurred_at - timedelta(hours=12))
+             for activity in demo_chat_click(*days)]
+    first = verdict_for(person, older, DECAYING, NOW)     # the same combination, half a day older: remembered
+    activities = demo_chat_click(*days)
+    verdict = verdict_for(person, activities, DECAYING, NOW)
+    assert verdict == Verdict.of(score_contact(person, activities, DECAYING, NOW, explain=False))
+    assert (verdict.total, verdict.grade, verdict.is_mql, verdict.gates_failed) == (total, grade, mql, gates_failed)
+    assert verdict.total != first.total and first.rules_fired == verdict.rules_fired
