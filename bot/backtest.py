@@ -26,7 +26,7 @@ from bot.activities import FIRST_CONVERSION, PAGE_VIEWS, RECENT_CONVERSION, TRAI
 from bot.png import Canvas
 from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ContactExport, ExportError, NotSorted, SkipLog, Skipped,
                             parse_export_time)
-from bot.models import COMPANY_PREFIX, Activity, Contact, Score
+from bot.models import COMPANY_PREFIX, Activity, ActivityColumns, Contact, Score
 from bot.rules import ConfigError, ScoringRules, load_config
 from bot.rules.conditions import EMPLOYEES, properties_used
 from bot.rules.durations import window_words
@@ -377,12 +377,16 @@ def _score_rows(result: Backtest, export: ContactExport, feed: ActivityFeed | No
             changes.add(verdict, second, converted)
 
 
-def contact_activities(contact: Contact, from_file: list[Activity]) -> list[Activity]:
+def contact_activities(contact: Contact, from_file: Sequence[Activity]) -> Sequence[Activity]:
     """combine_activities(activities_from_contact(contact), from_file), without reading the record's trail
     when it cannot add anything: every kind it could give is in the file already, or its properties are blank."""
-    if from_file and not any(map(contact.properties.get, _trail_to_read(frozenset(map(_KIND, from_file))))):
+    if from_file and not any(map(contact.properties.get, _trail_to_read(_kinds_in(from_file)))):
         return from_file
     return combine_activities(activities_from_contact(contact), from_file)
+
+
+def _kinds_in(activities: Sequence[Activity]) -> frozenset[str]:
+    return frozenset(activities.kinds if activities.__class__ is ActivityColumns else map(_KIND, activities))
 
 
 _KIND = attrgetter("kind")
@@ -402,8 +406,11 @@ def combine_activities(from_record: list[Activity], from_file: Sequence[Activity
     """
     if not from_file:
         return from_record
-    kinds = {activity.kind for activity in from_file}
-    return [*from_file, *(activity for activity in from_record if activity.kind not in kinds)]
+    kinds = _kinds_in(from_file)
+    # The backtest's file activities stay columns, which the scorer sums (leaves.py) as they are.
+    combined = ActivityColumns.of(from_file) if from_file.__class__ is ActivityColumns else list(from_file)
+    combined.extend(activity for activity in from_record if activity.kind not in kinds)
+    return combined
 
 
 def missing_properties(rules: ScoringRules, present: set[str]) -> list[str]:

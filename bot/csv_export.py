@@ -10,14 +10,15 @@ import csv
 import io
 import re
 import sys
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import attrgetter, contains, itemgetter, ne
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Iterator, NamedTuple
 
-from bot.models import COMPANY_PREFIX, Activity, Company, Contact
+from bot.models import COMPANY_PREFIX, Activity, ActivityColumns, Company, Contact, FileActivity
 from bot.rules.conditions import ACTIVITY_KINDS
 
 CONTACT_ID = "hs_object_id"
@@ -106,17 +107,6 @@ class ContactRow(NamedTuple):
     outcome: str | None       # the --outcome column's value, None when blank or not asked for
 
 
-class FileActivity(NamedTuple):
-    """An Activity as the backtest reads it from the activity file: the same fields, read by name the same
-    way (the scorer, the evidence words), but a tuple: a backtest makes one per row, and a tuple is made
-    5x faster than the frozen dataclass. ActivityFile's rows still carry bot.models.Activity."""
-    kind: str
-    occurred_at: datetime
-    label: str = ""
-    count: int = 1
-    source: str = "hubspot"
-
-
 class ActivityRow(NamedTuple):
     row: int
     contact_id: str
@@ -190,6 +180,24 @@ def _option_value(name: str) -> Callable[[str], str] | None:
 
 # --- the file ----------------------------------------------------------------------------------
 
+class Block(NamedTuple):
+    """Rows read together: consecutive rows numbered from `first`, each with exactly the header's fields, held
+    as one list of their fields in file order with a marker after each row's last (see CsvFile.blocks)."""
+    first: int
+    size: int
+    fields: list[str]
+    width: int
+
+    def column(self, index: int) -> list[str]:
+        """The block's fields at this place, row by row: one slice, in C."""
+        return self.fields[index::self.width + 1]
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number, fields) for each row, as CsvFile.rows() gives them."""
+        return zip(range(self.first, self.first + self.size),
+                   map(list, zip(*map(self.column, range(self.width)))))
+
+
 class CsvFile:
     """One CSV file opened for streaming: header checked, delimiter settled, a byte count for progress."""
 
@@ -197,51 +205,82 @@ class CsvFile:
         """`missing(header)` names the required columns the header lacks; a non-empty answer is fatal."""
         self.path, self.notes = Path(path), []
         self._raw, self._text, self._bad_text = _open_binary(self.path), None, False
+        self._lines: list[str] = []     # the chunk of lines in hand
+        self._at = 0                    # the next line to read in it
+        self._odd: list[int] = []       # where its lines with a quote, a NUL or text that is not UTF-8 are
+        self._alone_until = 0           # its lines before this one are read one by one (see blocks)
         try:
-            self.delimiter, self.header, self._lines = self._settle(missing, delimiter)
+            self.delimiter, self.header = self._settle(missing, delimiter)
         except BaseException:
             self.close()
             raise
 
     def _settle(self, missing, delimiter: str | None):
-        lines, header = self._start(delimiter or ",")
+        header = self._start(delimiter or ",")
         lacking = missing(header)
         if not lacking:
-            return delimiter or ",", header, lines
+            return delimiter or ",", header
         sniffed = _sniff(self.path)
         if sniffed is None or sniffed == (delimiter or ","):
             raise ExportError(_missing_message(self.path, lacking, header))
         if delimiter is not None:
             raise ExportError(f"{self.path}: row 1: missing required column(s): {', '.join(lacking)}; the file "
                               f"looks like {_delimiter_name(sniffed)}-separated: run again without --delimiter")
-        lines, header = self._start(sniffed)
+        header = self._start(sniffed)
         if lacking := missing(header):
             raise ExportError(_missing_message(self.path, lacking, header))
         self.notes.append(f"{self.path.name} looks like {_delimiter_name(sniffed)}-separated: read it that way")
-        return sniffed, header, lines
+        return sniffed, header
 
-    def _start(self, delimiter: str):
-        """The file's lines from the top, and its header row (stripped), read from them."""
+    def _start(self, delimiter: str) -> list[str]:
+        """Read from the top: the header row (stripped), read from the file's first lines."""
         if self._text is not None:
             self._text.detach()     # keep the raw file open: a dropped wrapper would close it
             self._raw.seek(0)
         # errors="replace": a row that is not UTF-8 is skipped and named, not fatal to the whole file.
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="replace", newline="")
-        lines = chain.from_iterable(self._chunks())
-        return lines, [name.strip() for name in _first_row(csv.reader(lines, delimiter=delimiter), self.path)]
+        self._lines, self._at, self._odd, self._alone_until = [], 0, [], 0
+        return [name.strip() for name in _first_row(csv.reader(self._following(), delimiter=delimiter), self.path)]
 
-    def _chunks(self) -> Iterator[Iterable[str]]:
-        """The file's lines, a chunk at a time. A chunk with text that is not UTF-8 (decoded as U+FFFD) is
-        given line by line, so the row that reads the bad line is flagged; every other line passes no
-        Python code on its way to rows()."""
-        while chunk := self._text.readlines(CHUNK_CHARS):
-            yield self._flagging(chunk) if "\ufffd" in "".join(chunk) else chunk
+    def _next_chunk(self) -> bool:
+        """The next chunk of lines in hand (False at the end of the file), and where its odd lines are."""
+        self._lines, self._at, self._alone_until = self._text.readlines(CHUNK_CHARS), 0, 0
+        self._odd = _odd_lines(self._lines)
+        return bool(self._lines)
 
-    def _flagging(self, lines: list[str]) -> Iterator[str]:
-        for line in lines:
+    def _following(self) -> Iterator[str]:
+        """The lines from the next one on, each taken as it is read (past the chunk in hand if need be): what
+        the csv reader reads a record from, through the line breaks of a quoted field."""
+        while self._at < len(self._lines) or self._next_chunk():
+            line = self._lines[self._at]
+            self._at += 1
             if "\ufffd" in line:
                 self._bad_text = True
             yield line
+
+    def blocks(self) -> Iterator[Block | tuple[int, list[str]] | Skipped]:
+        """What rows() gives, with runs of plain rows (no quote, NUL or stray line break; the header's number
+        of fields) as Blocks: a block is split in C, a few times faster than row by row, and its columns
+        are read in C too (Block.column). Any other row comes alone, as rows() gives it."""
+        number, width = 1, len(self.header)
+        marker = self.delimiter + "\n" + self.delimiter
+        while self._at < len(self._lines) or self._next_chunk():
+            lines, start, odd = self._lines, self._at, self._odd
+            if start >= self._alone_until:
+                place = bisect_left(odd, start)
+                end = odd[place] if place < len(odd) else len(lines)
+                if end > start:
+                    fields = _split_block(lines[start:end], marker, self.delimiter, width)
+                    if fields is not None:
+                        self._at = end
+                        yield Block(number + 1, end - start, fields, width)
+                        number += end - start
+                        continue
+                    self._alone_until = end   # a row of the wrong width, or a lone CR, among them: each alone
+            number += 1
+            self._at += 1
+            if (item := self._row(number, lines[start])) is not None:
+                yield item
 
     def rows(self) -> Iterator[tuple[int, list[str]] | Skipped]:
         """(row number, fields) for every row after the header; blank lines are passed over.
@@ -250,28 +289,32 @@ class CsvFile:
         whose fields are what csv would read from it: it is split as it is, a few times faster than the csv
         module reads it (and without csv's limit of 131,072 characters a field). A line with a quote goes to
         the csv reader, which reads on through the next lines while a quoted field holds line breaks."""
-        width, number, delimiter, lines = len(self.header), 1, self.delimiter, self._lines
-        for line in lines:
-            number += 1
-            if '"' in line or "\x00" in line:
-                try:
-                    fields = next(csv.reader(chain((line,), lines), delimiter=delimiter), [])
-                except csv.Error as error:
-                    self._bad_text = False
-                    yield Skipped(number, None, f"not readable as CSV ({error})")
-                    continue
+        for item in self.blocks():
+            if item.__class__ is Block:
+                yield from item.rows()
             else:
-                text = line.rstrip("\r\n")
-                fields = text.split(delimiter) if text else []
-            if self._bad_text:
+                yield item
+
+    def _row(self, number: int, line: str) -> tuple[int, list[str]] | Skipped | None:
+        """One row from its first line (None for a blank line)."""
+        self._bad_text = "\ufffd" in line
+        if '"' in line or "\x00" in line:
+            try:
+                fields = next(csv.reader(chain((line,), self._following()), delimiter=self.delimiter), [])
+            except csv.Error as error:
                 self._bad_text = False
-                yield Skipped(number, None, "not UTF-8 text: export the file as CSV UTF-8")
-            elif len(fields) != width and (len(fields) < width or any(fields[width:])):
-                if fields:
-                    yield Skipped(number, None, f"{len(fields)} fields where the header has {width}: "
-                                                f"a stray '{self.delimiter}' or quote?")
-            else:
-                yield number, fields
+                return Skipped(number, None, f"not readable as CSV ({error})")
+        else:
+            text = line.rstrip("\r\n")
+            fields = text.split(self.delimiter) if text else []
+        width = len(self.header)
+        if self._bad_text:
+            self._bad_text = False
+            return Skipped(number, None, "not UTF-8 text: export the file as CSV UTF-8")
+        if len(fields) != width and (len(fields) < width or any(fields[width:])):
+            return Skipped(number, None, f"{len(fields)} fields where the header has {width}: "
+                                         f"a stray '{self.delimiter}' or quote?") if fields else None
+        return number, fields
 
     def bytes_read(self) -> int:
         """How far into the file reading has got (in read-ahead chunks: enough for a progress bar)."""
@@ -279,6 +322,40 @@ class CsvFile:
 
     def close(self) -> None:
         (self._text or self._raw).close()
+
+
+def _odd_lines(lines: list[str]) -> list[int]:
+    """Where the lines with a quote, a NUL or text that is not UTF-8 (decoded as U+FFFD) are, and the blank
+    ones: they are read one by one. Found in C: the whole chunk is searched first, then its lines for a mark
+    it holds."""
+    text, odd = "".join(lines), set()
+    for mark in ('"', "\x00", "\ufffd"):
+        if mark in text:
+            odd.update(compress(range(len(lines)), map(contains, lines, repeat(mark))))
+    if lines and min(map(len, lines)) <= 2:      # a blank line is "\n", "\r\n" or "\r"
+        odd.update(compress(range(len(lines)), map(_BLANK_LINES.__contains__, lines)))
+    return sorted(odd)
+
+
+_BLANK_LINES = frozenset({"\n", "\r\n", "\r"})
+
+
+def _split_block(lines: list[str], marker: str, delimiter: str, width: int) -> list[str] | None:
+    """Plain lines' fields in one list, a "\n" after each line's last field; None unless every line holds
+    exactly `width` fields (a stray delimiter shifts the "\n"s out of place) and ends in LF or CRLF."""
+    text = "".join(lines)
+    if not text.endswith("\n"):
+        text += "\n"           # the file's last line
+    if "\r" in text:           # CRLF: one replace, unless some lines end otherwise
+        fields = text.replace("\r\n", marker).split(delimiter)
+        if fields[-1] != "":
+            fields = text.replace("\r\n", "\n").replace("\n", marker).split(delimiter)
+    else:
+        fields = text.replace("\n", marker).split(delimiter)
+    fields.pop()                # what follows the last line's marker
+    if len(fields) != (width + 1) * len(lines) or fields[width::width + 1].count("\n") != len(lines):
+        return None             # (a line ending in a lone CR runs into the next, so its "\n" is missing too)
+    return fields
 
 
 def _open_binary(path: Path):
@@ -367,8 +444,45 @@ class ContactExport:
         self._every_date = [(c.index, c.header, c.convert) for c in columns if c.dated]     # in file order
 
     def __iter__(self) -> Iterator[ContactRow | Skipped]:
-        for item in self.file.rows():
-            yield item if isinstance(item, Skipped) else self._contact_row(*item)
+        for item in self.file.blocks():
+            if item.__class__ is Block:
+                read = self._block_rows(item)
+                if read is not None:
+                    yield from read
+                    continue
+            for row in item.rows() if item.__class__ is Block else (item,):
+                yield row if row.__class__ is Skipped else self._contact_row(*row)
+
+    def _block_rows(self, block: Block) -> list[ContactRow] | None:
+        """A block's contacts, read a column at a time: each row's properties come from one zip of the kept
+        columns and its dates are checked a column at a time, in C. None when a row needs a closer look (no
+        contact id; a date fromisoformat cannot read, or to convert): its rows are then read one by one, which
+        keeps or names it as _contact_row does."""
+        ids = list(map(str.strip, block.column(self._id.index)))
+        if "" in ids:
+            return None
+        try:
+            for index, _, _, _ in self._checked:
+                list(map(datetime.fromisoformat, filter(None, block.column(index))))
+            converted = [[convert(value) if value else value for value in block.column(index)]
+                         for index, _, _, convert in self._converted]
+        except ValueError:
+            return None
+        own = self._own_columns(block, converted, on_company=False)
+        company = self._own_columns(block, converted, on_company=True)
+        outcomes = [value.strip() or None for value in block.column(self._outcome)] if self._outcome is not None \
+            else [None] * block.size
+        return list(map(_contact_row, range(block.first, block.first + block.size), ids, own, company, outcomes))
+
+    def _own_columns(self, block: Block, converted: list[list[str]], on_company: bool) -> Iterator[dict[str, str]]:
+        """Each row's non-blank values of the contact's (or its company's) kept columns, as a dict."""
+        plain = self._company if on_company else self._plain
+        keys = [key for _, key in plain] + [key for _, key, company, _ in self._converted if company == on_company]
+        columns = [block.column(index) for index, _ in plain] + \
+            [values for values, (_, _, company, _) in zip(converted, self._converted) if company == on_company]
+        if not keys:
+            return repeat({}, block.size)
+        return (dict(compress(zip(keys, values), values)) for values in zip(*columns))
 
     def _contact_row(self, number: int, fields: list[str]) -> ContactRow | Skipped:
         contact_id = fields[self._id.index].strip()
@@ -385,8 +499,7 @@ class ContactExport:
         except ValueError:
             return Skipped(number, *self._first_bad_date(fields))
         outcome = None if self._outcome is None else fields[self._outcome].strip() or None
-        firm = Company(properties.get("associatedcompanyid", ""), company) if company else None
-        return ContactRow(number, Contact(contact_id, properties, firm), outcome)
+        return _contact_row(number, contact_id, properties, company, outcome)
 
     def _check_dates(self, fields: list[str], properties: dict[str, str]) -> None:
         """The dates checked together: fromisoformat reads them all (the common case), else each is read by
@@ -415,6 +528,12 @@ class ContactExport:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _contact_row(number: int, contact_id: str, properties: dict[str, str], company: dict[str, str],
+                 outcome: str | None) -> ContactRow:
+    firm = Company(properties.get("associatedcompanyid", ""), company) if company else None
+    return ContactRow(number, Contact(contact_id, properties, firm), outcome)
 
 
 def _fields_getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]] | None:
@@ -494,50 +613,64 @@ class ActivityFile:
             except _BadValue as bad:
                 yield Skipped(item[0], *bad.args)
 
-    def runs(self, skips: SkipLog, share_labels: bool = False) -> Iterator[tuple[str, list[FileActivity]]]:
+    def runs(self, skips: SkipLog, share_labels: bool = False) -> Iterator[tuple[str, ActivityColumns]]:
         """(contact id, its activities) for each run of rows with the same contact id, in file order; rows
         that cannot be read go to `skips` and do not break a run. `share_labels`: one string object per
-        distinct label, for runs held in memory. The backtest's path, so the common row (a known kind, an
-        ISO date, a count under 1,000 or blank) is read inline; any other goes through _activity, which also
-        names what is wrong with it."""
-        id_at, kind_at, when_at, label_at, count_at = self._id, self._kind, self._when, self._label, self._count
-        kinds, counts, read_time, zone, make = _KINDS, _COUNTS, datetime.fromisoformat, self._zone, tuple.__new__
-        current, found, read = None, [], 0
-        for item in self.file.rows():
-            read += 1
-            if item.__class__ is Skipped:
-                skips.add(item)
+        distinct label, for runs held in memory. The backtest's path: a block of plain rows is read a column
+        at a time (_columns); any other row, or a block with a value to look at closely, row by row."""
+        current, found = None, ActivityColumns.of()
+        for item in self.file.blocks():
+            read = self._columns(item, share_labels) if item.__class__ is Block else None
+            if read is not None:
+                self.rows_read += item.size
+                ids, columns = read
+                for contact_id, start, end in _runs_of(ids):
+                    if contact_id != current:
+                        if found.kinds:
+                            yield current, found
+                        current, found = contact_id, columns.part(start, end)
+                    else:
+                        found.extend(columns.part(start, end))
                 continue
-            fields = item[1]
-            contact_id, kind, text = fields[id_at].strip(), kinds.get(fields[kind_at]), fields[when_at]
-            count = counts.get(fields[count_at]) if count_at is not None else 1
-            moment = None
-            if kind is not None and count is not None and contact_id and not text.isdigit():
+            for row in item.rows() if item.__class__ is Block else (item,):
+                self.rows_read += 1
+                if row.__class__ is Skipped:
+                    skips.add(row)
+                    continue
                 try:
-                    moment = read_time(text)
-                except ValueError:
-                    pass        # _activity reads it as parse_export_time does, or names it
-            if moment is not None:
-                label = fields[label_at] if label_at is not None else ""
-                activity = make(FileActivity, (kind, moment if moment.tzinfo else moment.replace(tzinfo=zone),
-                                               sys.intern(label) if share_labels else label, count, "hubspot"))
-            else:
-                try:
-                    contact_id, activity = self._activity(fields, FileActivity)
+                    contact_id, activity = self._activity(row[1], FileActivity)
                 except _BadValue as bad:
-                    skips.add(Skipped(item[0], *bad.args))
+                    skips.add(Skipped(row[0], *bad.args))
                     continue
                 if share_labels:
                     activity = activity._replace(label=sys.intern(activity.label))
-            if contact_id != current:
-                if found:
-                    self.rows_read = read
-                    yield current, found
-                current, found = contact_id, []
-            found.append(activity)
-        self.rows_read = read
-        if found:
+                if contact_id != current:
+                    if found.kinds:
+                        yield current, found
+                    current, found = contact_id, ActivityColumns.of()
+                found.append(activity)
+        if found.kinds:
             yield current, found
+
+    def _columns(self, block: Block, share_labels: bool) -> tuple[list[str], ActivityColumns] | None:
+        """The block's contact ids and activities, read a column at a time in C; None when a value needs a
+        closer look (no id, an unknown or padded kind, a count other than 1-999 or blank, a date written as
+        digits or that fromisoformat cannot read): its rows are then read one by one, which names the problem."""
+        ids, kinds = list(map(str.strip, block.column(self._id))), list(map(_KINDS.get, block.column(self._kind)))
+        counts = list(map(_COUNTS.get, block.column(self._count))) if self._count is not None else [1] * block.size
+        texts = block.column(self._when)
+        if "" in ids or None in kinds or None in counts or any(map(str.isdigit, texts)):
+            return None
+        try:
+            moments = list(map(datetime.fromisoformat, texts))
+        except ValueError:
+            return None
+        if None in map(_TZINFO, moments):
+            moments = [moment if moment.tzinfo else moment.replace(tzinfo=self._zone) for moment in moments]
+        labels = block.column(self._label) if self._label is not None else [""] * block.size
+        if share_labels:
+            labels = list(map(sys.intern, labels))
+        return ids, ActivityColumns(kinds, moments, labels, counts)
 
     def _activity(self, fields: list[str], make: Callable[..., Activity]) -> tuple[str, Activity]:
         """(contact id, make(kind, occurred_at, label, count)) from a row's fields; _BadValue(column, problem)
@@ -571,6 +704,15 @@ class ActivityFile:
 
     def close(self) -> None:
         self.file.close()
+
+
+_TZINFO = attrgetter("tzinfo")
+
+
+def _runs_of(ids: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(id, start, end) for each run of equal ids: where one differs from the one before, found in C."""
+    starts = [0, *compress(range(1, len(ids)), map(ne, ids[1:], ids)), len(ids)]
+    return zip(map(ids.__getitem__, starts[:-1]), starts, starts[1:])
 
 
 def _activity_column(header: str) -> str | None:
@@ -622,9 +764,9 @@ class ActivityFeed:
         self._file = ActivityFile(path, zone, delimiter)
         self.notes = list(self._file.file.notes)
         self._runs = self._file.runs(self.skips, share_labels=bool(hold_in_memory))
-        self._pending: tuple[tuple, list[Activity], str] | None = None   # the next run: (its id's order, activities, id)
+        self._pending: tuple[tuple, ActivityColumns, str] | None = None   # the next run: (its order, activities, id)
         self._last_key = None
-        self._memory: dict[str, list[Activity]] | None = None
+        self._memory: dict[str, ActivityColumns] | None = None
         if hold_in_memory:
             self.held = f"held in memory ({hold_in_memory})"
             self._load()
@@ -637,11 +779,11 @@ class ActivityFeed:
         """Rows of the activity file read so far (skipped ones included)."""
         return self._file.rows_read
 
-    def for_contact(self, contact_id: str) -> list[Activity]:
+    def for_contact(self, contact_id: str) -> ActivityColumns:
         """The next contact's activities; a contact id's activities are handed out once."""
         pending = self._pending
         if self._memory is not None:
-            found = self._memory.pop(contact_id, [])
+            found = self._memory.pop(contact_id, None) or ActivityColumns.of()
         elif pending is not None and pending[2] == contact_id:
             # The next run is this contact's (the common case): its key is above every key handed out so far
             # (_take leaves only greater ones pending), so the order holds without working keys out.
@@ -655,12 +797,12 @@ class ActivityFeed:
         self.matched += len(found)
         return found
 
-    def _take(self, key: tuple) -> list[Activity]:
-        found: list[Activity] = []
+    def _take(self, key: tuple) -> ActivityColumns:
+        found = ActivityColumns.of()
         while self._pending is not None and self._pending[0] <= key:
             pending_key, activities, _ = self._pending
             if pending_key == key:
-                found += activities
+                found.extend(activities)
             else:
                 self.unmatched += len(activities)
             self._advance()
@@ -679,7 +821,11 @@ class ActivityFeed:
     def _load(self) -> None:
         self._memory = {}
         for contact_id, activities in self._runs:
-            self._memory.setdefault(contact_id, []).extend(activities)
+            held = self._memory.get(contact_id)
+            if held is None:
+                self._memory[contact_id] = activities
+            else:
+                held.extend(activities)
 
     def finish(self) -> None:
         """Count the activities no contact asked for (reading the rest of a streamed file), then close it."""

@@ -1,13 +1,14 @@
 """bot.csv_export: HubSpot's export labels, dates as exported, every kind of bad input, the activity feed."""
 import csv
 import io
+import random
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.csv_export import (CHUNK_CHARS, CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow, CsvFile,
+from bot.csv_export import (CHUNK_CHARS, Block, CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow, CsvFile,
                             ExportError, NotSorted, SkipLog, Skipped, contact_order, parse_export_time,
                             property_for_header, time_checker)
 from bot.models import Activity, parse_hubspot_time
@@ -389,25 +390,76 @@ def test_rows_read_every_line_as_the_csv_module_does(tmp_path, body, delimiter):
     text = "id,x,y\n" + body
     path = tmp_path / "rows.csv"
     path.write_bytes(text.replace(",", delimiter).encode())
+    _assert_rows_as_the_csv_module_reads(path, text.replace(",", delimiter), delimiter)
+
+
+def _assert_rows_as_the_csv_module_reads(path: Path, text: str, delimiter: str) -> None:
+    found = CsvFile(path, lambda header: [], delimiter).rows()
+    assert [(item.row, _problem(item.problem)) if isinstance(item, Skipped) else item for item in found] == \
+        [(row, _problem(fields)) if isinstance(fields, str) else (row, fields)
+         for row, fields in _expected_rows(text, delimiter, 3)]
+
+
+def _expected_rows(text: str, delimiter: str, width: int) -> list[tuple[int, object]]:
+    """What rows() must give for a body: the csv module's reading, with CsvFile's rules for field counts."""
     expected, number = [], 1
-    reader = csv.reader(io.StringIO(text.replace(",", delimiter), newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     next(reader)
     while True:
         number += 1
         try:
             fields = next(reader)
         except StopIteration:
-            break
+            return expected
         except csv.Error:
             expected.append((number, "not readable as CSV"))
             continue
-        if len(fields) == 3 or (len(fields) > 3 and not any(fields[3:])):
+        if len(fields) == width or (len(fields) > width and not any(fields[width:])):
             expected.append((number, fields))
         elif fields:
             expected.append((number, "fields where the header has"))
-    found = CsvFile(path, lambda header: [], delimiter).rows()
-    assert [(item.row, _problem(item.problem)) if isinstance(item, Skipped) else item for item in found] == \
-        [(row, _problem(fields)) if isinstance(fields, str) else (row, fields) for row, fields in expected]
+
+
+def _random_line(rng: random.Random, delimiter: str) -> str:
+    """Mostly plain rows, some with quotes (with delimiters and line breaks inside), blank lines, rows with
+    too many or too few fields, CRLF and lone CR endings: so that runs of plain rows (read as blocks) meet
+    every other kind of line, on both sides of the reader's chunk boundaries."""
+    fields = [f"v{rng.randrange(1000)}" for _ in range(rng.choice([3, 3, 3, 3, 3, 3, 2, 4]))]
+    kind = rng.random()
+    if kind < 0.08:
+        fields[rng.randrange(len(fields))] = f'"quoted {delimiter} with ""quotes""\r\nand a break"'
+    elif kind < 0.12:
+        fields = []
+    elif kind < 0.13:
+        fields.append("")          # a trailing empty field: still read
+    ending = rng.choice(["\n"] * 8 + ["\r\n"] * 3 + ["\r"])
+    return delimiter.join(fields) + ending
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rows_read_large_mixed_files_as_the_csv_module_does_across_chunks(tmp_path, seed):
+    rng = random.Random(seed)
+    delimiter = rng.choice([",", ";", "\t"])
+    lines, size = ["id,x,y\n".replace(",", delimiter)], 0
+    while size < 3 * CHUNK_CHARS:
+        lines.append(_random_line(rng, delimiter))
+        size += len(lines[-1])
+    if seed % 3 == 0:
+        lines[-1] = lines[-1].rstrip("\r\n")     # no line break after the last row
+    text = "".join(lines)
+    path = tmp_path / "rows.csv"
+    path.write_bytes(text.encode())
+    _assert_rows_as_the_csv_module_reads(path, text, delimiter)
+
+
+def test_plain_rows_come_as_blocks_and_odd_ones_alone(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text('id,x,y\n1,a,b\n2,c,d\n3,"e,f",g\n\n4,h,i\n5,j\n6,k,l\n')
+    items = list(CsvFile(path, lambda header: []).blocks())
+    assert [(item.first, item.size, item.column(1)) if isinstance(item, Block) else item for item in items] == [
+        (2, 2, ["a", "c"]), (4, ["3", "e,f", "g"]),     # a run holding a row of the wrong width: each row alone
+        (6, ["4", "h", "i"]), Skipped(7, None, "2 fields where the header has 3: a stray ',' or quote?"),
+        (8, ["6", "k", "l"])]
 
 
 def _problem(words: str) -> str:

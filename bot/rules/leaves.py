@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from operator import ge
 from typing import Callable, NamedTuple, Sequence
 
-from bot.models import Activity
+from bot.models import Activity, ActivityColumns
 from bot.rules.compiled import Memo, glob_matcher
 from bot.rules.conditions import ActivityCondition, AllCondition, AnyCondition, Condition
 
@@ -80,21 +80,20 @@ class Leaves:
                 self._number_leaves(child)
 
     def summary(self, activities: Sequence[Activity], now: datetime) -> Summary:
-        """The one pass: per leaf, the matching activities' count and the newest of them."""
+        """The one pass: per leaf, the matching activities' count and the newest of them. It reads the
+        activities a field at a time (the backtest's come that way; others are put that way first)."""
         size, cutoffs, by_kind = len(self._windows), self._cutoffs_at(now), self._by_kind
-        counts, newest, last = [0] * size, [None] * size, None
-        for activity in activities:
-            when = activity.occurred_at
-            if last is None or when > last:
-                last = when
-            numbers = by_kind.get(activity.kind)
+        columns = activities if activities.__class__ is ActivityColumns else ActivityColumns.of(activities)
+        counts, newest, last = [0] * size, [None] * size, max(columns.moments, default=None)
+        for kind, when, label, count in zip(columns.kinds, columns.moments, columns.labels, columns.counts):
+            numbers = by_kind.get(kind)
             if numbers is None:
                 continue
             if numbers.__class__ is not tuple:
-                numbers = numbers[activity.label]
+                numbers = numbers[label]
             for number in numbers:
                 if when >= cutoffs[number]:
-                    counts[number] += activity.count
+                    counts[number] += count
                     seen = newest[number]
                     if seen is None or when > seen:
                         newest[number] = when
