@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from bot.models import Activity, Contact, parse_hubspot_time, parse_range
 from integrations.hubspot.activity import AnalyticsEvent
@@ -26,11 +26,16 @@ TRAIL_PROPERTIES = tuple(sorted({when for _, when in _DATED} | set(RECENT_CONVER
                                 | {PAGE_VIEWS, *LAST_VISIT}))
 
 
-def activities_from_contact(contact: Contact) -> list[Activity]:
-    """What the contact did, derived from its HubSpot properties; unreadable values give nothing, never raise."""
-    recent = _dated(contact, "form_submission", *RECENT_CONVERSION)
-    found = [recent, _first_conversion(contact, recent), _page_views(contact)]
-    found += [_dated(contact, kind, when) for kind, when in _DATED]
+def activities_from_contact(contact: Contact, kinds: Collection[str] | None = None) -> list[Activity]:
+    """What the contact did, derived from its HubSpot properties; unreadable values give nothing, never raise.
+    `kinds`: only the activities of these kinds (None: of every kind)."""
+    found: list[Activity | None] = []
+    if kinds is None or "form_submission" in kinds:
+        recent = _dated(contact, "form_submission", *RECENT_CONVERSION)
+        found += [recent, _first_conversion(contact, recent)]
+    if kinds is None or "page_view" in kinds:
+        found.append(_page_views(contact))
+    found += [_dated(contact, kind, when) for kind, when in _DATED if kinds is None or kind in kinds]
     return sorted(filter(None, found), key=lambda activity: activity.occurred_at, reverse=True)
 
 

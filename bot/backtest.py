@@ -378,11 +378,15 @@ def _score_rows(result: Backtest, export: ContactExport, feed: ActivityFeed | No
 
 
 def contact_activities(contact: Contact, from_file: Sequence[Activity]) -> Sequence[Activity]:
-    """combine_activities(activities_from_contact(contact), from_file), without reading the record's trail
-    when it cannot add anything: every kind it could give is in the file already, or its properties are blank."""
-    if from_file and not any(map(contact.properties.get, _trail_to_read(_kinds_in(from_file)))):
+    """combine_activities(activities_from_contact(contact), from_file), reading from the record only the kinds
+    it can add: those the file lists none of, and whose properties are not all blank."""
+    if not from_file:
+        return activities_from_contact(contact)
+    values, (names, by_kind) = contact.properties.get, _trail_of(_kinds_in(from_file))
+    if not any(map(values, names)):      # (most contacts: one call, in C)
         return from_file
-    return combine_activities(activities_from_contact(contact), from_file)
+    adding = [kind for kind, names in by_kind if any(map(values, names))]
+    return combine_activities(activities_from_contact(contact, adding), from_file)
 
 
 def _kinds_in(activities: Sequence[Activity]) -> frozenset[str]:
@@ -393,9 +397,10 @@ _KIND = attrgetter("kind")
 
 
 @lru_cache(maxsize=None)     # one entry per set of kinds: at most 2 ** len(ACTIVITY_KINDS)
-def _trail_to_read(kinds: frozenset[str]) -> tuple[str, ...]:
-    """The record's properties that could add an activity of a kind the file does not list."""
-    return tuple(name for kind, names in TRAIL_SOURCES.items() if kind not in kinds for name in names)
+def _trail_of(kinds: frozenset[str]) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The record's properties that could add a kind the file's `kinds` lack: all of them, and by kind."""
+    by_kind = tuple((kind, names) for kind, names in TRAIL_SOURCES.items() if kind not in kinds)
+    return tuple(name for _, names in by_kind for name in names), by_kind
 
 
 def combine_activities(from_record: list[Activity], from_file: Sequence[Activity]) -> list[Activity]:

@@ -67,6 +67,19 @@ def test_the_whole_trail_is_newest_first():
     assert len(trail) == 6 and all(a.source == "hubspot" for a in trail)
 
 
+@pytest.mark.parametrize("kinds", [(), ("form_submission",), ("page_view", "email_click"),
+                                   ("email_open", "meeting_booked", "chat")])
+def test_asked_for_some_kinds_the_trail_gives_just_those(kinds):
+    contact = Contact("501", {
+        "first_conversion_event_name": "Ultimate guide", "first_conversion_date": T3,
+        "hs_email_last_open_date": T2, "recent_conversion_event_name": "Demo request", "recent_conversion_date": T1,
+        "hs_analytics_num_page_views": "3", "hs_analytics_last_visit_timestamp": T2_MS,
+        "engagements_last_meeting_booked": "2025-02-20T10:00:00Z", "hs_email_last_click_date": T3})
+    some = activities_from_contact(contact, kinds)
+    assert some == [activity for activity in activities_from_contact(contact) if activity.kind in kinds]
+    assert {activity.kind for activity in some} == set(kinds) - {"chat"}
+
+
 # --- web-analytics events, and the trail merged with what Handoff keeps --------------------------
 
 from bot.activities import ANALYTICS, activities_from_events, merged_trail  # noqa: E402
