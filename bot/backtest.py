@@ -31,7 +31,7 @@ from bot.rules import ConfigError, ScoringRules, load_config
 from bot.rules.conditions import EMPLOYEES, properties_used
 from bot.rules.durations import window_words
 from bot.rules.grades import ENGAGEMENT_GRADES, FIT_GRADES
-from bot.scoring import Verdict, properties_scored, qualifies, verdict_for
+from bot.scoring import Verdict, mql_rule, properties_scored, qualifies, verdict_for
 from bot.settings import Settings, SettingsError
 
 # Outcome values that count as converted (compared without case, "_" or "-"); any other non-blank
@@ -162,19 +162,22 @@ class Tally:
     outcome_values: Counter = field(default_factory=Counter)
     last_engaged: datetime | None = None
 
+    def __post_init__(self) -> None:
+        self._passes = mql_rule(self.rules)
+
     def add(self, score: Score, outcome: str | None, converted: bool | None) -> None:
         self.add_verdict(Verdict.of(score), outcome, converted)
 
     def add_verdict(self, verdict: Verdict, outcome: str | None, converted: bool | None) -> None:
         """Count one scored contact (the backtest's path: a Verdict, no Score made)."""
+        _, total, is_mql, high_intent, fired, failed, last, grade = verdict
         self.scored += 1
-        is_mql = verdict.is_mql
-        held_back = not is_mql and passes_mql_rule(self.rules, verdict.total, verdict.grade)
-        self.profiles[_Profile(math.floor(verdict.total), verdict.grade, is_mql, verdict.high_intent, held_back,
-                               verdict.rules_fired, verdict.gates_failed, outcome is not None, converted)] += 1
+        held_back = not is_mql and self._passes(total, grade)
+        # tuple.__new__ makes the profile in C (a NamedTuple's own __new__ is Python code).
+        self.profiles[_make_tuple(_Profile, (math.floor(total), grade, is_mql, high_intent, held_back, fired, failed,
+                                             outcome is not None, converted))] += 1
         if outcome is not None and (outcome in self.outcome_values or len(self.outcome_values) < OUTCOME_VALUES_SHOWN):
             self.outcome_values[outcome] += 1
-        last = verdict.last_engaged_at
         if last and (self.last_engaged is None or last > self.last_engaged):
             self.last_engaged = last
 
@@ -200,6 +203,9 @@ class Tally:
 def passes_mql_rule(rules: ScoringRules, total: float, grade: str) -> bool:
     """The MQL rule before gates and recency, for a contact not yet an MQL (exactly as bot.scoring decides it)."""
     return qualifies(rules, total, grade)
+
+
+_make_tuple = tuple.__new__
 
 
 def _rate_at(rates: dict, key) -> Rate:

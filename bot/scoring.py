@@ -285,8 +285,7 @@ def _outcome(plan: _Plan, fit: float, engagement: float, gates_failed: Sequence[
     """(total, grade, MQL) from the fit and engagement points after caps and the gates failed (recency included)."""
     total = _round(fit + engagement)
     grade = plan.grade(fit, engagement) if plan.grade else ""
-    return total, grade, not gates_failed and plan.qualifies(total >= plan.thresholds[was_mql],
-                                                             grade in plan.mql_grades)
+    return total, grade, not gates_failed and plan.passes(total, grade, was_mql)
 
 
 _NO_TRIMS: dict[str, list[Reason]] = {"fit": [], "engagement": []}     # read only
@@ -349,8 +348,12 @@ _MQL_RULES: dict[str, Callable[[bool, bool], bool]] = {
 
 def qualifies(rules: ScoringRules, total: float, grade: str, was_mql: bool = False) -> bool:
     """The MQL rule before gates and recency: the threshold (the exit one for a standing MQL), grades, or both."""
-    plan = _plan(rules)
-    return plan.qualifies(total >= plan.thresholds[was_mql], grade in plan.mql_grades)
+    return _plan(rules).passes(total, grade, was_mql)
+
+
+def mql_rule(rules: ScoringRules) -> Callable[[float, str], bool]:
+    """qualifies(rules, total, grade) as one function, for a caller asking it of many contacts."""
+    return _plan(rules).passes
 
 
 def _round(points: float) -> float:
@@ -402,6 +405,10 @@ class _Plan:
     qualifies: Callable[[bool, bool], bool]         # the MQL rule: (by score, by grade) -> MQL
     thresholds: tuple[float, float]                 # the score to meet: [was an MQL]
     mql_grades: frozenset[str]
+
+    def passes(self, total: float, grade: str, was_mql: bool = False) -> bool:
+        """The MQL rule before gates and recency: the threshold (the exit one for a standing MQL), grades, or both."""
+        return self.qualifies(total >= self.thresholds[was_mql], grade in self.mql_grades)
 
 
 _PLANS: dict[int, tuple[ScoringRules, _Plan]] = {}
