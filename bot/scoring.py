@@ -105,7 +105,7 @@ def verdict_for(contact: Contact, activities: Sequence[Activity], rules: Scoring
     if by_shape.holding and not judged_now:     # the figures kept are another contact's: age this one's points
         total, grade, is_mql = _outcome(plan, fit, _points(_engagement(by_values, by_shape, summary, now)), failed,
                                         False)
-    return Verdict(contact.id, total, is_mql, high_intent, labels, failed, summary.last, grade)
+    return _make_tuple(Verdict, (contact.id, total, is_mql, high_intent, labels, failed, summary.last, grade))
 
 
 def _kept(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: datetime, summary: Summary,
@@ -136,6 +136,7 @@ def _verdict(contact_id: str, judged: _Judged) -> Verdict:
                    judged.last_engaged, judged.grade)
 
 
+_make_tuple = tuple.__new__     # a NamedTuple made in C, for one per contact: its own __new__ is Python code
 Fired = tuple["_Step", float, "float | None"]     # (rule, points, points before decay or None)
 _NO_AGE = timedelta(0)
 _UNDATED = object()     # a condition that holds with no dated activity among its evidence: nothing to decay

@@ -34,6 +34,9 @@ class Summary(NamedTuple):
     last: datetime | None                # the newest activity of all, matching or not
 
 
+_make_tuple = tuple.__new__
+
+
 # A condition decided from a Shape (see Leaves.shape): the leaves whose newest activity dates what made it
 # hold (decay ages the points by the newest of them), or None when it does not hold.
 Decided = Callable[[tuple[bool, ...]], "tuple[int, ...] | None"]
@@ -85,9 +88,9 @@ class Leaves:
         size, cutoffs, by_kind = len(self._windows), self._cutoffs_at(now), self._by_kind
         columns = activities if activities.__class__ is ActivityColumns else ActivityColumns.of(activities)
         counts, newest, last = [0] * size, [None] * size, max(columns.moments, default=None)
-        for kind, when, label, count in zip(columns.kinds, columns.moments, columns.labels, columns.counts):
-            numbers = by_kind.get(kind)
-            if numbers is None:
+        for numbers, when, label, count in zip(map(by_kind.get, columns.kinds), columns.moments, columns.labels,
+                                               columns.counts):
+            if numbers is None:         # a kind no condition asks about
                 continue
             if numbers.__class__ is not tuple:
                 numbers = numbers[label]
@@ -97,7 +100,7 @@ class Leaves:
                     seen = newest[number]
                     if seen is None or when > seen:
                         newest[number] = when
-        return Summary(counts, newest, last)
+        return _make_tuple(Summary, (counts, newest, last))     # in C: a NamedTuple's own __new__ is Python
 
     def _cutoffs_at(self, now: datetime) -> tuple[datetime, ...]:
         """Each leaf's earliest time counted as of `now` (kept for the last `now` asked: a run has one)."""
