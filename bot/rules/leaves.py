@@ -73,6 +73,9 @@ class Leaves:
                 self._by_kind[kind] = tuple(number for number, _ in mine)
             else:
                 self._by_kind[kind] = _by_label(mine)
+        # (kind, label) -> the numbers of the leaves such an activity counts for: looked up in C, a whole
+        # contact's activities in one map() (kinds, labels and pages repeat from contact to contact).
+        self._leaves_of = Memo(self._judge_leaves)
 
     def _number_leaves(self, condition: Condition) -> None:
         if isinstance(condition, ActivityCondition):
@@ -85,15 +88,13 @@ class Leaves:
     def summary(self, activities: Sequence[Activity], now: datetime) -> Summary:
         """The one pass: per leaf, the matching activities' count and the newest of them. It reads the
         activities a field at a time (the backtest's come that way; others are put that way first)."""
-        size, cutoffs, by_kind = len(self._windows), self._cutoffs_at(now), self._by_kind
+        size, cutoffs = len(self._windows), self._cutoffs_at(now)
         columns = activities if activities.__class__ is ActivityColumns else ActivityColumns.of(activities)
-        counts, newest, last = [0] * size, [None] * size, max(columns.moments, default=None)
-        for numbers, when, label, count in zip(map(by_kind.get, columns.kinds), columns.moments, columns.labels,
-                                               columns.counts):
-            if numbers is None:         # a kind no condition asks about
-                continue
-            if numbers.__class__ is not tuple:
-                numbers = numbers[label]
+        moments = columns.moments
+        # max(moments, default=None) would cost more: a keyword argument takes max() off its fast path.
+        counts, newest, last = [0] * size, [None] * size, max(moments) if moments else None
+        leaves_of = map(self._leaves_of.__getitem__, zip(columns.kinds, columns.labels))
+        for numbers, when, count in zip(leaves_of, moments, columns.counts):
             for number in numbers:
                 if when >= cutoffs[number]:
                     counts[number] += count
@@ -102,10 +103,15 @@ class Leaves:
                         newest[number] = when
         return _make_tuple(Summary, (counts, newest, last))     # in C: a NamedTuple's own __new__ is Python
 
+    def _judge_leaves(self, kind_and_label: tuple[str, str]) -> tuple[int, ...]:
+        kind, label = kind_and_label
+        numbers = self._by_kind.get(kind, ())
+        return numbers if numbers.__class__ is tuple else numbers[label]
+
     def _cutoffs_at(self, now: datetime) -> tuple[datetime, ...]:
         """Each leaf's earliest time counted as of `now` (kept for the last `now` asked: a run has one)."""
         at, cutoffs = self._cutoffs
-        if at != now:
+        if at is not now and at != now:
             earliest = datetime.min.replace(tzinfo=now.tzinfo)      # the cutoff of a leaf without `within`
             cutoffs = tuple(earliest if within is None else now - within for within in self._windows)
             self._cutoffs = (now, cutoffs)
