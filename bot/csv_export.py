@@ -205,8 +205,10 @@ class CsvFile:
         """`missing(header)` names the required columns the header lacks; a non-empty answer is fatal."""
         self.path, self.notes = Path(path), []
         self._raw, self._text, self._bad_text = _open_binary(self.path), None, False
-        self._lines: list[str] = []     # the chunk of lines in hand
+        self._plain: str | None = None  # the chunk in hand while it may be read as one block: its text
+        self._lines: list[str] = []     # else the chunk in hand, as lines
         self._at = 0                    # the next line to read in it
+        self._carry = ""                # read, but past the chunk's last whole line
         self._odd: list[int] = []       # where its lines with a quote, a NUL or text that is not UTF-8 are
         self._alone_until = 0           # its lines before this one are read one by one (see blocks)
         try:
@@ -239,19 +241,55 @@ class CsvFile:
             self._raw.seek(0)
         # errors="replace": a row that is not UTF-8 is skipped and named, not fatal to the whole file.
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="replace", newline="")
-        self._lines, self._at, self._odd, self._alone_until = [], 0, [], 0
+        self._plain, self._lines, self._at, self._odd, self._alone_until, self._carry = None, [], 0, [], 0, ""
         return [name.strip() for name in _first_row(csv.reader(self._following(), delimiter=delimiter), self.path)]
 
-    def _next_chunk(self) -> bool:
-        """The next chunk of lines in hand (False at the end of the file), and where its odd lines are."""
-        self._lines, self._at, self._alone_until = self._text.readlines(CHUNK_CHARS), 0, 0
+    def _more(self) -> bool:
+        """Whether there is more to read: the chunk in hand, else the next one, taken in hand."""
+        if self._plain is not None or self._at < len(self._lines):
+            return True
+        text = self._whole_lines()
+        self._at, self._alone_until = 0, 0
+        if '"' in text or "\x00" in text or "\ufffd" in text:
+            self._plain = None
+            self._in_lines(text)
+        else:       # (the common chunk: it is split as one block, or into lines only if that fails)
+            self._plain, self._lines = text or None, []
+        return bool(text)
+
+    def _whole_lines(self) -> str:
+        """The next CHUNK_CHARS or so of the file's text, up to the end of a line ("" at the end)."""
+        text, at_end = self._carry, False
+        while not at_end:
+            more = self._text.read(CHUNK_CHARS)
+            text, at_end = text + more, not more
+            # A CR ends a line too, unless it is the text's last character: an LF may follow it.
+            cut = len(text) if at_end else max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
+            if cut:
+                break
+        self._carry = text[cut:]
+        return text[:cut]
+
+    def _in_lines(self, text: str) -> None:
+        """The chunk in hand as lines, split where the csv module splits them (at LF, CRLF and CR alone), and
+        where its odd lines are. str.splitlines also splits at other characters, so it splits only a text
+        that has none of them (in C: an ASCII string says so at once, then five searches)."""
+        if text.isascii() and not any(map(text.__contains__, _OTHER_LINE_BREAKS)):
+            self._lines = text.splitlines(keepends=True)
+        else:
+            self._lines = io.StringIO(text, newline="").readlines()
         self._odd = _odd_lines(self._lines)
-        return bool(self._lines)
+
+    def _lines_in_hand(self) -> None:
+        if self._plain is not None:
+            self._in_lines(self._plain)
+            self._plain = None
 
     def _following(self) -> Iterator[str]:
         """The lines from the next one on, each taken as it is read (past the chunk in hand if need be): what
         the csv reader reads a record from, through the line breaks of a quoted field."""
-        while self._at < len(self._lines) or self._next_chunk():
+        while self._more():
+            self._lines_in_hand()
             line = self._lines[self._at]
             self._at += 1
             if "\ufffd" in line:
@@ -264,16 +302,24 @@ class CsvFile:
         are read in C too (Block.column). Any other row comes alone, as rows() gives it."""
         number, width = 1, len(self.header)
         marker = self.delimiter + "\n" + self.delimiter
-        while self._at < len(self._lines) or self._next_chunk():
+        while self._more():
+            if self._plain is not None:
+                read = _split_block(self._plain, marker, self.delimiter, width)
+                if read is not None:
+                    self._plain = None
+                    yield Block(number + 1, read[1], read[0], width)
+                    number += read[1]
+                    continue
+                self._lines_in_hand()       # a blank line, a lone CR or a row of the wrong width: see below
             lines, start, odd = self._lines, self._at, self._odd
             if start >= self._alone_until:
                 place = bisect_left(odd, start)
                 end = odd[place] if place < len(odd) else len(lines)
                 if end > start:
-                    fields = _split_block(lines[start:end], marker, self.delimiter, width)
-                    if fields is not None:
+                    read = _split_block("".join(lines[start:end]), marker, self.delimiter, width)
+                    if read is not None and read[1] == end - start:
                         self._at = end
-                        yield Block(number + 1, end - start, fields, width)
+                        yield Block(number + 1, end - start, read[0], width)
                         number += end - start
                         continue
                     self._alone_until = end   # a row of the wrong width, or a lone CR, among them: each alone
@@ -337,13 +383,14 @@ def _odd_lines(lines: list[str]) -> list[int]:
     return sorted(odd)
 
 
+_OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")   # str.splitlines' in ASCII, besides LF and CR
 _BLANK_LINES = frozenset({"\n", "\r\n", "\r"})
 
 
-def _split_block(lines: list[str], marker: str, delimiter: str, width: int) -> list[str] | None:
-    """Plain lines' fields in one list, a "\n" after each line's last field; None unless every line holds
-    exactly `width` fields (a stray delimiter shifts the "\n"s out of place) and ends in LF or CRLF."""
-    text = "".join(lines)
+def _split_block(text: str, marker: str, delimiter: str, width: int) -> tuple[list[str], int] | None:
+    """(the fields of text's lines in one list, a "\n" after each line's last field; how many lines), or None
+    unless every line holds exactly `width` fields (a stray delimiter or a blank line shifts the "\n"s out of
+    place) and ends in LF or CRLF (a line ending in a lone CR runs into the next: its "\n" is missing too)."""
     if not text.endswith("\n"):
         text += "\n"           # the file's last line
     if "\r" in text:           # CRLF: one replace, unless some lines end otherwise
@@ -353,9 +400,11 @@ def _split_block(lines: list[str], marker: str, delimiter: str, width: int) -> l
     else:
         fields = text.replace("\n", marker).split(delimiter)
     fields.pop()                # what follows the last line's marker
-    if len(fields) != (width + 1) * len(lines) or fields[width::width + 1].count("\n") != len(lines):
-        return None             # (a line ending in a lone CR runs into the next, so its "\n" is missing too)
-    return fields
+    lines = len(fields) // (width + 1)
+    if len(fields) != (width + 1) * lines or fields[width::width + 1].count("\n") != lines or \
+            text.count("\n") != lines:
+        return None
+    return fields, lines
 
 
 def _open_binary(path: Path):

@@ -452,6 +452,16 @@ def test_rows_read_large_mixed_files_as_the_csv_module_does_across_chunks(tmp_pa
     _assert_rows_as_the_csv_module_reads(path, text, delimiter)
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_a_large_plain_file_reads_as_the_csv_module_does_whatever_its_line_endings(tmp_path, ending):
+    # Chunks end where a line does: a CR at a chunk's end may be half of a CRLF, and a CR alone ends a line.
+    text = "id,x,y" + ending + "".join(f"{n},a{n % 97},b{ending}" for n in range(30_000))
+    assert len(text) > 3 * CHUNK_CHARS
+    path = tmp_path / "rows.csv"
+    path.write_bytes(text.encode())
+    _assert_rows_as_the_csv_module_reads(path, text, ",")
+
+
 def test_plain_rows_come_as_blocks_and_odd_ones_alone(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_text('id,x,y\n1,a,b\n2,c,d\n3,"e,f",g\n\n4,h,i\n5,j\n6,k,l\n')
