@@ -364,23 +364,28 @@ def _start(inputs: Inputs, export: ContactExport, feed: ActivityFeed | None) -> 
 def _score_rows(result: Backtest, export: ContactExport, feed: ActivityFeed | None,
                 progress: "Progress | None") -> None:
     inputs, tally, other, changes = result.inputs, result.tally, result.other, result.changes
-    rules, now = inputs.rules, inputs.now
-    for item in export:
-        result.rows += 1
-        if progress and result.rows % PROGRESS_EVERY == 1:
-            progress.update(result.rows, export.file.bytes_read())
+    rules, now, count = inputs.rules, inputs.now, tally.add_verdict
+    from_file = feed.for_contact if feed else _no_activities
+    for number, item in enumerate(export, start=result.rows + 1):     # methods bound once: a call a row each
+        result.rows = number
+        if progress and number % PROGRESS_EVERY == 1:
+            progress.update(number, export.file.bytes_read())
         if item.__class__ is Skipped:
             result.skips.add(item)
             continue
-        contact, outcome = item.contact, item.outcome
+        _, contact, outcome = item
         converted = outcome_converted(outcome)
-        activities = contact_activities(contact, feed.for_contact(contact.id) if feed else [])
+        activities = contact_activities(contact, from_file(contact.id))
         verdict = verdict_for(contact, activities, rules, now)
-        tally.add_verdict(verdict, outcome, converted)
+        count(verdict, outcome, converted)
         if other is not None:
             second = verdict_for(contact, activities, inputs.other, now)
             other.add_verdict(second, outcome, converted)
             changes.add(verdict, second, converted)
+
+
+def _no_activities(contact_id: str) -> list[Activity]:
+    return []
 
 
 def contact_activities(contact: Contact, from_file: Sequence[Activity]) -> Sequence[Activity]:

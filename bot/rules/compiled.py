@@ -14,7 +14,6 @@ from bot.rules.conditions import (EMPLOYEES, ActivityCondition, AllCondition, Co
 
 CONTACT_EMPLOYEES, COMPANY_EMPLOYEES = "numemployees", COMPANY_PREFIX + "numberofemployees"
 _MISSING = object()
-_NOTHING: dict[str, str] = {}
 MEMO_SIZE = 4096    # distinct values remembered per test before starting afresh
 # Distinct combinations of values remembered for a config's value-only conditions (title x size x
 # industry…): about 300 bytes each, so at most ~5 MB, however many contacts are scored.
@@ -109,9 +108,12 @@ def _values_key(names: set[str]) -> Callable[[Contact], tuple]:
             own.add(read)
     own_names, company_names = tuple(sorted(own)), tuple(sorted(company))
 
+    no_company = (None,) * len(company_names)
+
     def key(contact: Contact) -> tuple:
-        firm = contact.company.properties if contact.company is not None else _NOTHING
-        return tuple(map(contact.properties.get, own_names)) + tuple(map(firm.get, company_names))
+        if contact.company is None:
+            return tuple(map(contact.properties.get, own_names)) + no_company
+        return tuple(map(contact.properties.get, own_names)) + tuple(map(contact.company.properties.get, company_names))
     return key
 
 
