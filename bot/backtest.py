@@ -28,6 +28,7 @@ from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ContactExport, ExportE
                             parse_export_time)
 from bot.models import COMPANY_PREFIX, Activity, ActivityColumns, Contact, Score
 from bot.rules import ConfigError, ScoringRules, load_config
+from bot.rules.compiled import Memo
 from bot.rules.conditions import EMPLOYEES, properties_used
 from bot.rules.durations import window_words
 from bot.rules.grades import ENGAGEMENT_GRADES, FIT_GRADES
@@ -163,7 +164,9 @@ class Tally:
     last_engaged: datetime | None = None
 
     def __post_init__(self) -> None:
-        self._passes = mql_rule(self.rules)
+        passes = mql_rule(self.rules)
+        # (total, grade) -> whether they pass the MQL rule: totals and grades repeat, a lookup is a C call
+        self._passes = Memo(lambda total_and_grade: passes(*total_and_grade))
 
     def add(self, score: Score, outcome: str | None, converted: bool | None) -> None:
         self.add_verdict(Verdict.of(score), outcome, converted)
@@ -172,7 +175,7 @@ class Tally:
         """Count one scored contact (the backtest's path: a Verdict, no Score made)."""
         _, total, is_mql, high_intent, fired, failed, last, grade = verdict
         self.scored += 1
-        held_back = not is_mql and self._passes(total, grade)
+        held_back = not is_mql and self._passes[total, grade]
         # tuple.__new__ makes the profile in C (a NamedTuple's own __new__ is Python code).
         self.profiles[_make_tuple(_Profile, (math.floor(total), grade, is_mql, high_intent, held_back, fired, failed,
                                              outcome is not None, converted))] += 1
