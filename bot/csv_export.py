@@ -258,15 +258,16 @@ class CsvFile:
         return bool(text)
 
     def _whole_lines(self) -> str:
-        """The next CHUNK_CHARS or so of the file's text, up to the end of a line ("" at the end)."""
-        text, at_end = self._carry, False
-        while not at_end:
-            more = self._text.read(CHUNK_CHARS)
-            text, at_end = text + more, not more
+        """The next CHUNK_CHARS or so of the file's text, up to the end of a line ("" at the end). A line
+        longer than a chunk is read on in pieces, each searched alone and joined once: linear however long."""
+        pieces = [self._carry]
+        while more := self._text.read(CHUNK_CHARS):
+            pieces.append(more)
             # A CR ends a line too, unless it is the text's last character: an LF may follow it.
-            cut = len(text) if at_end else max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
-            if cut:
+            if "\n" in more or more.find("\r", 0, len(more) - 1) >= 0 or pieces[-2].endswith("\r"):
                 break
+        text = "".join(pieces)
+        cut = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1 if more else len(text)
         self._carry = text[cut:]
         return text[:cut]
 
@@ -310,19 +311,20 @@ class CsvFile:
                     yield Block(number + 1, read[1], read[0], width)
                     number += read[1]
                     continue
-                self._lines_in_hand()       # a blank line, a lone CR or a row of the wrong width: see below
+                self._lines_in_hand()       # a blank line or a row of the wrong width: see below
             lines, start, odd = self._lines, self._at, self._odd
             if start >= self._alone_until:
                 place = bisect_left(odd, start)
                 end = odd[place] if place < len(odd) else len(lines)
-                if end > start:
+                if end - start >= _BLOCK_LINES:
                     read = _split_block("".join(lines[start:end]), marker, self.delimiter, width)
                     if read is not None and read[1] == end - start:
                         self._at = end
                         yield Block(number + 1, end - start, read[0], width)
                         number += end - start
                         continue
-                    self._alone_until = end   # a row of the wrong width, or a lone CR, among them: each alone
+                # A row of the wrong width among them, or too few of them to be worth a block: each alone.
+                self._alone_until = end
             number += 1
             self._at += 1
             if (item := self._row(number, lines[start])) is not None:
@@ -383,6 +385,12 @@ def _odd_lines(lines: list[str]) -> list[int]:
     return sorted(odd)
 
 
+# Fewer plain lines than this between odd ones are read one by one: a block's own cost (a join, a split, its
+# checks, reading it a column at a time) outweighs what it saves on a few lines. Measured on ContactExport with a
+# quoted line every 1 to 16 lines: blocks of 1-3 lines took up to 2.5x as long as reading them alone, and the two
+# break even at about 8. In a file where every other line is quoted, rows() took 3.2x as long as the reader
+# before blocks (8e86d28) with a block for each plain line; 1.7x with none.
+_BLOCK_LINES = 8
 _OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")   # str.splitlines' in ASCII, besides LF and CR
 _BLANK_LINES = frozenset({"\n", "\r\n", "\r"})
 
@@ -390,19 +398,28 @@ _BLANK_LINES = frozenset({"\n", "\r\n", "\r"})
 def _split_block(text: str, marker: str, delimiter: str, width: int) -> tuple[list[str], int] | None:
     """(the fields of text's lines in one list, a "\n" after each line's last field; how many lines), or None
     unless every line holds exactly `width` fields (a stray delimiter or a blank line shifts the "\n"s out of
-    place) and ends in LF or CRLF (a line ending in a lone CR runs into the next: its "\n" is missing too)."""
+    place). Lines end where csv ends them: at LF, CRLF and a CR alone."""
     if not text.endswith("\n"):
         text += "\n"           # the file's last line
-    if "\r" in text:           # CRLF: one replace, unless some lines end otherwise
-        fields = text.replace("\r\n", marker).split(delimiter)
-        if fields[-1] != "":
-            fields = text.replace("\r\n", "\n").replace("\n", marker).split(delimiter)
-    else:
-        fields = text.replace("\n", marker).split(delimiter)
+    joined = None
+    if "\r" in text and width > 1:     # (a blank line has one column's width: one column is read below)
+        # Every line ends in CRLF (as HubSpot writes them) when no CR is left after one replace and there are
+        # as many LFs as replacements (the text grew by len(marker) - 2 for each): a lone CR or LF would end a
+        # line within what the split sees as one field.
+        joined = text.replace("\r\n", marker)
+        lines = (len(joined) - len(text)) // (len(marker) - 2)
+        if "\r" in joined or text.count("\n") != lines:
+            joined = None
+    if joined is None:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if width == 1 and ("\n\n" in text or text.startswith("\n")):
+            return None         # a blank line: one empty field, as many as the header has, but passed over
+        lines = text.count("\n")
+        joined = text.replace("\n", marker)
+    fields = joined.split(delimiter)
     fields.pop()                # what follows the last line's marker
-    lines = len(fields) // (width + 1)
-    if len(fields) != (width + 1) * lines or fields[width::width + 1].count("\n") != lines or \
-            text.count("\n") != lines:
+    if len(fields) != (width + 1) * lines or fields[width::width + 1].count("\n") != lines:
         return None
     return fields, lines
 
@@ -505,7 +522,8 @@ class ContactExport:
     def _block_rows(self, block: Block) -> list[ContactRow] | None:
         """A block's contacts, read a column at a time: each row's properties come from one zip of the kept
         columns and its dates are checked a column at a time, in C. None when a row needs a closer look (no
-        contact id; a date fromisoformat cannot read, or to convert): its rows are then read one by one, which
+        contact id; a date fromisoformat cannot read, or to convert; a value converted to "", which
+        _own_columns would drop and _contact_row keeps): its rows are then read one by one, which
         keeps or names it as _contact_row does."""
         ids = list(map(str.strip, block.column(self._id.index)))
         if "" in ids:
@@ -516,6 +534,8 @@ class ContactExport:
             converted = [[convert(value) if value else value for value in block.column(index)]
                          for index, _, _, convert in self._converted]
         except ValueError:
+            return None
+        if any(map(_blanked, converted, (block.column(index) for index, _, _, _ in self._converted))):
             return None
         own = self._own_columns(block, converted, on_company=False)
         company = self._own_columns(block, converted, on_company=True)
@@ -586,6 +606,11 @@ def _contact_row(number: int, contact_id: str, properties: dict[str, str], compa
                  outcome: str | None) -> ContactRow:
     firm = Company(properties.get("associatedcompanyid", ""), company) if company else None
     return _make_tuple(ContactRow, (number, Contact(contact_id, properties, firm), outcome))   # in C
+
+
+def _blanked(converted: list[str], written: list[str]) -> bool:
+    """Whether a value converts to "" (an industry without a letter or digit): more blanks after than before."""
+    return converted.count("") != written.count("")
 
 
 def _fields_getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]] | None:

@@ -420,31 +420,34 @@ def _expected_rows(text: str, delimiter: str, width: int) -> list[tuple[int, obj
             expected.append((number, "fields where the header has"))
 
 
-def _random_line(rng: random.Random, delimiter: str) -> str:
-    """Mostly plain rows, some with quotes (with delimiters and line breaks inside), blank lines, rows with
-    too many or too few fields, CRLF and lone CR endings: so that runs of plain rows (read as blocks) meet
-    every other kind of line, on both sides of the reader's chunk boundaries."""
-    fields = [f"v{rng.randrange(1000)}" for _ in range(rng.choice([3, 3, 3, 3, 3, 3, 2, 4]))]
-    kind = rng.random()
-    if kind < 0.08:
+def _random_line(rng: random.Random, delimiter: str, odd: float, endings: list[str]) -> str:
+    """Plain rows, with `odd` of them quoted (with delimiters and line breaks inside), blank, with too many or
+    too few fields, or a trailing empty field; the line endings drawn from `endings` (LF, CRLF, CR alone): so
+    that runs of plain rows (read as blocks) meet every other kind of line, on both sides of the reader's chunk
+    boundaries, and lines ending in a lone CR meet the blank or short lines that follow them."""
+    fields = [f"v{rng.randrange(1000)}" for _ in range(3)]
+    kind = rng.random() / odd
+    if kind < 0.35:
         fields[rng.randrange(len(fields))] = f'"quoted {delimiter} with ""quotes""\r\nand a break"'
-    elif kind < 0.12:
+    elif kind < 0.5:
         fields = []
-    elif kind < 0.13:
+    elif kind < 0.6:
         fields.append("")          # a trailing empty field: still read
-    ending = rng.choice(["\n"] * 8 + ["\r\n"] * 3 + ["\r"])
-    return delimiter.join(fields) + ending
+    elif kind < 1:
+        fields = fields[:rng.choice([1, 2, 4])] + ["v"] * (kind > 0.9)
+    return delimiter.join(fields) + rng.choice(endings)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(9))
 def test_rows_read_large_mixed_files_as_the_csv_module_does_across_chunks(tmp_path, seed):
     rng = random.Random(seed)
     delimiter = rng.choice([",", ";", "\t"])
+    odd, endings = [0.02, 0.1, 0.4][seed % 3], [["\n"] * 8 + ["\r\n"] * 3 + ["\r"], ["\r", "\r\n"]][seed % 2]
     lines, size = ["id,x,y\n".replace(",", delimiter)], 0
     while size < 3 * CHUNK_CHARS:
-        lines.append(_random_line(rng, delimiter))
+        lines.append(_random_line(rng, delimiter, odd, endings))
         size += len(lines[-1])
-    if seed % 3 == 0:
+    if seed % 4 == 0:
         lines[-1] = lines[-1].rstrip("\r\n")     # no line break after the last row
     text = "".join(lines)
     path = tmp_path / "rows.csv"
@@ -464,12 +467,62 @@ def test_a_large_plain_file_reads_as_the_csv_module_does_whatever_its_line_endin
 
 def test_plain_rows_come_as_blocks_and_odd_ones_alone(tmp_path):
     path = tmp_path / "rows.csv"
-    path.write_text('id,x,y\n1,a,b\n2,c,d\n3,"e,f",g\n\n4,h,i\n5,j\n6,k,l\n')
+    eight = "".join(f"{n},a{n},b\n" for n in range(8))
+    path.write_text(f'id,x,y\n{eight}3,"e,f",g\n\n4,h,i\n5,j\n6,k,l\n7,"m",n\n' + eight.replace("\n", "\r\n"))
     items = list(CsvFile(path, lambda header: []).blocks())
     assert [(item.first, item.size, item.column(1)) if isinstance(item, Block) else item for item in items] == [
-        (2, 2, ["a", "c"]), (4, ["3", "e,f", "g"]),     # a run holding a row of the wrong width: each row alone
-        (6, ["4", "h", "i"]), Skipped(7, None, "2 fields where the header has 3: a stray ',' or quote?"),
-        (8, ["6", "k", "l"])]
+        (2, 8, [f"a{n}" for n in range(8)]), (10, ["3", "e,f", "g"]),
+        (12, ["4", "h", "i"]), Skipped(13, None, "2 fields where the header has 3: a stray ',' or quote?"),
+        (14, ["6", "k", "l"]),          # fewer plain rows than a block is worth, one of the wrong width: each alone
+        (15, ["7", "m", "n"]), (16, 8, [f"a{n}" for n in range(8)])]
+
+
+def _first_chunk(ending: str) -> str:
+    """Rows enough to fill the first chunk, which is read as lines (with the header): a chunk after it with no
+    quote in it is split as one block."""
+    return "".join(f"{n},a,b{ending}" for n in range(CHUNK_CHARS // 6))
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("1,a,b\r\r\n2,c,d\n", [(2, ["1", "a", "b"]), (4, ["2", "c", "d"])]),    # a lone CR, then a blank line
+    ("1,a\rb,c\n2,d,e\n", [(2, "fields where the header has"), (3, "fields where the header has"),
+                           (4, ["2", "d", "e"])]),                           # 2 + 2 fields across a lone CR
+    ("1,a,b\r\n2,c,d,\n,x,y,z\r\n", [(2, ["1", "a", "b"]), (3, ["2", "c", "d", ""]),
+                                     (4, "fields where the header has")]),  # an LF alone among CRLFs
+])
+def test_a_lone_cr_or_lf_ends_a_line_in_a_block_too(tmp_path, body, expected):
+    # Two lines joined at a lone CR (or, among CRLFs, at an LF between delimiters) can hold as many fields as
+    # the header: the CR or LF must still end the first.
+    text = "id,x,y\n" + _first_chunk("\r\n" if body.endswith("\r\n") else "\n") + body * 3
+    path = write(tmp_path / "rows.csv", text)
+    found = [(item.row, _problem(item.problem)) if isinstance(item, Skipped) else item
+             for item in CsvFile(path, lambda header: []).rows()]
+    assert found == [(row, _problem(fields)) if isinstance(fields, str) else (row, fields)
+                     for row, fields in _expected_rows(text, ",", 3)]
+    first = text.count("\n", 0, len(text) - 3 * len(body))
+    assert found[-len(expected) * 3:][:len(expected)] == [(first + row - 1, fields) for row, fields in expected]
+
+
+def test_a_blank_line_in_a_one_column_file_is_passed_over(tmp_path):
+    # With one column a blank line has as many fields as the header (one, empty): it is still no row.
+    path = write(tmp_path / "ids.csv", "id\n" + "1\n\n2\n" * (CHUNK_CHARS // 3))
+    assert [row for row, _ in CsvFile(path, lambda header: []).rows()] == \
+        [n for k in range(CHUNK_CHARS // 3) for n in (2 + 3 * k, 4 + 3 * k)]
+
+
+def test_a_value_converted_to_nothing_is_kept_as_row_by_row(tmp_path):
+    # An industry with no letter or digit converts to "": kept (as a row read alone keeps it), in a block too.
+    rows = "".join(f"{n},{'&' if n == 3 else 'Computer Software'}\n" for n in range(1, 11))
+    found = rows_of(write(tmp_path / "contacts.csv", "Record ID,company.industry\n" + rows))
+    assert [row.contact.company.properties for row in found][2:4] == [{"industry": ""},
+                                                                       {"industry": "COMPUTER_SOFTWARE"}]
+
+
+def test_a_line_many_chunks_long_reads_whole(tmp_path):
+    # Lines longer than several chunks are read on until they end (a lone CR here), each whole in its own row.
+    long = "x" * (5 * CHUNK_CHARS + 3)
+    path = write(tmp_path / "rows.csv", f"id,x,y\r1,{long},b\r\r2,c,{long}\r")
+    assert list(CsvFile(path, lambda header: []).rows()) == [(2, ["1", long, "b"]), (4, ["2", "c", long])]
 
 
 def _problem(words: str) -> str:
