@@ -323,12 +323,18 @@ class CsvFile:
                         yield Block(number + 1, end - start, read[0], width)
                         number += end - start
                         continue
-                # A row of the wrong width among them, or too few of them to be worth a block: each alone.
-                self._alone_until = end
-            number += 1
-            self._at += 1
-            if (item := self._row(number, lines[start])) is not None:
-                yield item
+                    self._alone_until = end     # a row of the wrong width among them: each alone
+                else:
+                    self._alone_until = _before_next_run(odd, place, len(lines))
+            # Lines read alone, one after another. A quoted record can read on through the lines after it (see
+            # _following), into the next chunk even: self._at and self._lines say where reading is.
+            while True:
+                number += 1
+                self._at += 1
+                if (item := self._row(number, lines[self._at - 1])) is not None:
+                    yield item
+                if self._at >= self._alone_until or self._lines is not lines:
+                    break
 
     def rows(self) -> Iterator[tuple[int, list[str]] | Skipped]:
         """(row number, fields) for every row after the header; blank lines are passed over.
@@ -388,9 +394,18 @@ def _odd_lines(lines: list[str]) -> list[int]:
 # Fewer plain lines than this between odd ones are read one by one: a block's own cost (a join, a split, its
 # checks, reading it a column at a time) outweighs what it saves on a few lines. Measured on ContactExport with a
 # quoted line every 1 to 16 lines: blocks of 1-3 lines took up to 2.5x as long as reading them alone, and the two
-# break even at about 8. In a file where every other line is quoted, rows() took 3.2x as long as the reader
-# before blocks (8e86d28) with a block for each plain line; 1.7x with none.
+# break even at about 8.
 _BLOCK_LINES = 8
+def _before_next_run(odd: list[int], place: int, count: int) -> int:
+    """Where the lines to read alone from odd[place] on end: after the first odd line that _BLOCK_LINES plain
+    lines or more follow (`count`: the lines in the chunk). In a file where most lines are odd (every field
+    quoted, say) this looks over a chunk's odd lines once, not once a line."""
+    last = len(odd) - 1
+    while place < last and odd[place + 1] - odd[place] <= _BLOCK_LINES:
+        place += 1
+    return odd[place] + 1 if place <= last else count
+
+
 _OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")   # str.splitlines' in ASCII, besides LF and CR
 _BLANK_LINES = frozenset({"\n", "\r\n", "\r"})
 
