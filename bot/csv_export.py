@@ -205,11 +205,11 @@ class CsvFile:
         """`missing(header)` names the required columns the header lacks; a non-empty answer is fatal."""
         self.path, self.notes = Path(path), []
         self._raw, self._text, self._bad_text = _open_binary(self.path), None, False
-        self._plain: str | None = None  # the chunk in hand while it may be read as one block: its text
+        self._plain_chunk: str | None = None    # the chunk in hand while it may be read as one block
         self._lines: list[str] = []     # else the chunk in hand, as lines
         self._at = 0                    # the next line to read in it
         self._carry = ""                # read, but past the chunk's last whole line
-        self._odd: list[int] = []       # where its lines with a quote, a NUL or text that is not UTF-8 are
+        self._odd: list[int] = []       # where its blank lines and those with a quote, a NUL or bad UTF-8 are
         self._alone_until = 0           # its lines before this one are read one by one (see blocks)
         try:
             self.delimiter, self.header = self._settle(missing, delimiter)
@@ -241,20 +241,20 @@ class CsvFile:
             self._raw.seek(0)
         # errors="replace": a row that is not UTF-8 is skipped and named, not fatal to the whole file.
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="replace", newline="")
-        self._plain, self._lines, self._at, self._odd, self._alone_until, self._carry = None, [], 0, [], 0, ""
+        self._plain_chunk, self._lines, self._at, self._odd, self._alone_until, self._carry = None, [], 0, [], 0, ""
         return [name.strip() for name in _first_row(csv.reader(self._following(), delimiter=delimiter), self.path)]
 
     def _more(self) -> bool:
         """Whether there is more to read: the chunk in hand, else the next one, taken in hand."""
-        if self._plain is not None or self._at < len(self._lines):
+        if self._plain_chunk is not None or self._at < len(self._lines):
             return True
         text = self._whole_lines()
         self._at, self._alone_until = 0, 0
         if '"' in text or "\x00" in text or "\ufffd" in text:
-            self._plain = None
+            self._plain_chunk = None
             self._in_lines(text)
         else:       # (the common chunk: it is split as one block, or into lines only if that fails)
-            self._plain, self._lines = text or None, []
+            self._plain_chunk, self._lines = text or None, []
         return bool(text)
 
     def _whole_lines(self) -> str:
@@ -282,9 +282,9 @@ class CsvFile:
         self._odd = _odd_lines(self._lines)
 
     def _lines_in_hand(self) -> None:
-        if self._plain is not None:
-            self._in_lines(self._plain)
-            self._plain = None
+        if self._plain_chunk is not None:
+            self._in_lines(self._plain_chunk)
+            self._plain_chunk = None
 
     def _following(self) -> Iterator[str]:
         """The lines from the next one on, each taken as it is read (past the chunk in hand if need be): what
@@ -304,10 +304,10 @@ class CsvFile:
         number, width = 1, len(self.header)
         marker = self.delimiter + "\n" + self.delimiter
         while self._more():
-            if self._plain is not None:
-                read = _split_block(self._plain, marker, self.delimiter, width)
+            if self._plain_chunk is not None:
+                read = _split_block(self._plain_chunk, marker, self.delimiter, width)
                 if read is not None:
-                    self._plain = None
+                    self._plain_chunk = None
                     yield Block(number + 1, read[1], read[0], width)
                     number += read[1]
                     continue

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.csv_export import (CHUNK_CHARS, Block, CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow, CsvFile,
-                            ExportError, NotSorted, SkipLog, Skipped, contact_order, parse_export_time,
+from bot.csv_export import (CHUNK_CHARS, Block, CONTACT_LABELS, ActivityFeed, ActivityFile, ContactExport, ContactRow,
+                            CsvFile, ExportError, NotSorted, SkipLog, Skipped, contact_order, parse_export_time,
                             property_for_header, time_checker)
 from bot.models import Activity, parse_hubspot_time
 from bot.rules import load_config
