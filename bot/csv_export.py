@@ -556,7 +556,10 @@ class ContactExport:
         company = self._own_columns(block, converted, on_company=True)
         outcomes = [value.strip() or None for value in block.column(self._outcome)] if self._outcome is not None \
             else [None] * block.size
-        return list(map(_contact_row, range(block.first, block.first + block.size), ids, own, company, outcomes))
+        numbers = range(block.first, block.first + block.size)
+        if company is _NO_COMPANY:      # (the common case: no company column kept) made without a Python call a row
+            return list(map(_make_tuple, repeat(ContactRow), zip(numbers, map(Contact, ids, own), outcomes)))
+        return list(map(_contact_row, numbers, ids, own, company, outcomes))
 
     def _own_columns(self, block: Block, converted: list[list[str]], on_company: bool) -> Iterator[dict[str, str]]:
         """Each row's non-blank values of the contact's (or its company's) kept columns, as a dict."""
@@ -565,8 +568,9 @@ class ContactExport:
         columns = [block.column(index) for index, _ in plain] + \
             [values for values, (_, _, company, _) in zip(converted, self._converted) if company == on_company]
         if not keys:
-            return repeat({}, block.size)
-        return (dict(compress(zip(keys, values), values)) for values in zip(*columns))
+            return _NO_COMPANY if on_company else repeat({}, block.size)
+        rows = list(zip(*columns))
+        return map(dict, map(compress, map(zip, repeat(keys), rows), rows))    # per row, all in C
 
     def _contact_row(self, number: int, fields: list[str]) -> ContactRow | Skipped:
         contact_id = fields[self._id.index].strip()
@@ -615,6 +619,9 @@ class ContactExport:
 
 
 _make_tuple = tuple.__new__     # a NamedTuple made in C: its own __new__ is Python code
+
+
+_NO_COMPANY = repeat({})     # the company values of rows when no company column is kept (read only)
 
 
 def _contact_row(number: int, contact_id: str, properties: dict[str, str], company: dict[str, str],
