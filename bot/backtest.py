@@ -26,13 +26,13 @@ from bot.activities import FIRST_CONVERSION, PAGE_VIEWS, RECENT_CONVERSION, TRAI
 from bot.png import Canvas
 from bot.csv_export import (CONTACT_LABELS, ActivityFeed, ContactExport, ExportError, NotSorted, SkipLog, Skipped,
                             parse_export_time)
-from bot.models import COMPANY_PREFIX, Activity, ActivityColumns, Contact, Score
+from bot.models import COMPANY_PREFIX, Activity, ActivityColumns, Contact, Score, make_tuple
 from bot.rules import ConfigError, ScoringRules, load_config
 from bot.rules.compiled import Memo
 from bot.rules.conditions import EMPLOYEES, properties_used
 from bot.rules.durations import window_words
 from bot.rules.grades import ENGAGEMENT_GRADES, FIT_GRADES
-from bot.scoring import Verdict, mql_rule, properties_scored, qualifies, verdict_for
+from bot.scoring import Verdict, mql_rule, properties_scored, verdict_for
 from bot.settings import Settings, SettingsError
 
 # Outcome values that count as converted (compared without case, "_" or "-"); any other non-blank
@@ -176,8 +176,7 @@ class Tally:
         _, total, is_mql, high_intent, fired, failed, last, grade = verdict
         self.scored += 1
         held_back = not is_mql and self._passes[total, grade]
-        # tuple.__new__ makes the profile in C (a NamedTuple's own __new__ is Python code).
-        self.profiles[_make_tuple(_Profile, (math.floor(total), grade, is_mql, high_intent, held_back, fired, failed,
+        self.profiles[make_tuple(_Profile, (math.floor(total), grade, is_mql, high_intent, held_back, fired, failed,
                                              outcome is not None, converted))] += 1
         if outcome is not None and (outcome in self.outcome_values or len(self.outcome_values) < OUTCOME_VALUES_SHOWN):
             self.outcome_values[outcome] += 1
@@ -201,14 +200,6 @@ class Tally:
     grade_rates, mql_reasons = _figure("grade_rates"), _figure("mql_reasons")
     gates_holding_back, fired, fired_count = _figure("gates_holding_back"), _figure("fired"), _figure("fired_count")
     overall, mql_rate, other_rate = _figure("overall"), _figure("mql_rate"), _figure("other_rate")
-
-
-def passes_mql_rule(rules: ScoringRules, total: float, grade: str) -> bool:
-    """The MQL rule before gates and recency, for a contact not yet an MQL (exactly as bot.scoring decides it)."""
-    return qualifies(rules, total, grade)
-
-
-_make_tuple = tuple.__new__
 
 
 def _rate_at(rates: dict, key) -> Rate:

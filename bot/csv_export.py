@@ -18,7 +18,7 @@ from operator import attrgetter, contains, itemgetter, ne
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Iterator, NamedTuple
 
-from bot.models import COMPANY_PREFIX, Activity, ActivityColumns, Company, Contact, FileActivity
+from bot.models import COMPANY_PREFIX, Activity, ActivityColumns, Company, Contact, FileActivity, make_tuple
 from bot.rules.conditions import ACTIVITY_KINDS
 
 CONTACT_ID = "hs_object_id"
@@ -558,7 +558,7 @@ class ContactExport:
             else [None] * block.size
         numbers = range(block.first, block.first + block.size)
         if company is _NO_COMPANY:      # (the common case: no company column kept) made without a Python call a row
-            return list(map(_make_tuple, repeat(ContactRow), zip(numbers, map(Contact, ids, own), outcomes)))
+            return list(map(make_tuple, repeat(ContactRow), zip(numbers, map(Contact, ids, own), outcomes)))
         return list(map(_contact_row, numbers, ids, own, company, outcomes))
 
     def _own_columns(self, block: Block, converted: list[list[str]], on_company: bool) -> Iterator[dict[str, str]]:
@@ -618,16 +618,13 @@ class ContactExport:
         self.file.close()
 
 
-_make_tuple = tuple.__new__     # a NamedTuple made in C: its own __new__ is Python code
-
-
 _NO_COMPANY = repeat({})     # the company values of rows when no company column is kept (read only)
 
 
 def _contact_row(number: int, contact_id: str, properties: dict[str, str], company: dict[str, str],
                  outcome: str | None) -> ContactRow:
     firm = Company(properties.get("associatedcompanyid", ""), company) if company else None
-    return _make_tuple(ContactRow, (number, Contact(contact_id, properties, firm), outcome))   # in C
+    return make_tuple(ContactRow, (number, Contact(contact_id, properties, firm), outcome))
 
 
 def _blanked(converted: list[str], written: list[str]) -> bool:

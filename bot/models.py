@@ -51,6 +51,11 @@ class Activity:
     source: str = "hubspot"   # where Handoff learned it: hubspot | workflow | analytics
 
 
+# A NamedTuple made from a tuple of its fields, in C (its own __new__ is Python code): for the types made once a
+# row or a contact on the backtest's path, make_tuple(ContactRow, (row, contact, outcome)).
+make_tuple = tuple.__new__
+
+
 class FileActivity(NamedTuple):
     """An Activity as the backtest reads it from a file: the same fields, read by name the same way (the
     scorer, the evidence words), but a tuple, made 5x faster than the frozen dataclass."""

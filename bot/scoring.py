@@ -10,7 +10,7 @@ from typing import Callable, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
 from bot.activities import PAGE_VIEWS, TRAIL_PROPERTIES
-from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, parse_range
+from bot.models import COMPANY_PREFIX, Activity, Contact, Reason, Score, make_tuple, parse_range
 from bot.rules.compiled import (COMBINATIONS_KEPT, COMPANY_EMPLOYEES, CONTACT_EMPLOYEES, Compiled, Evidence, Facts,
                                 Judged, Memo, Seen, compile_condition, names_read, read_property,
                                 remember_by_values)
@@ -105,7 +105,7 @@ def verdict_for(contact: Contact, activities: Sequence[Activity], rules: Scoring
     if by_shape.holding and not judged_now:     # the figures kept are another contact's: age this one's points
         total, grade, is_mql = _outcome(plan, fit, _points(_engagement(by_values, by_shape, summary, now)), failed,
                                         False)
-    return _make_tuple(Verdict, (contact.id, total, is_mql, high_intent, labels, failed, summary.last, grade))
+    return make_tuple(Verdict, (contact.id, total, is_mql, high_intent, labels, failed, summary.last, grade))
 
 
 def _kept(plan: _Plan, contact: Contact, activities: Sequence[Activity], now: datetime, summary: Summary,
@@ -136,7 +136,6 @@ def _verdict(contact_id: str, judged: _Judged) -> Verdict:
                    judged.last_engaged, judged.grade)
 
 
-_make_tuple = tuple.__new__     # a NamedTuple made in C, for one per contact: its own __new__ is Python code
 Fired = tuple["_Step", float, "float | None"]     # (rule, points, points before decay or None)
 _NO_AGE = timedelta(0)
 _UNDATED = object()     # a condition that holds with no dated activity among its evidence: nothing to decay

@@ -14,11 +14,11 @@ import pytest
 
 from bot.activities import LAST_VISIT, TRAIL_PROPERTIES, activities_from_contact
 from bot.backtest import (TRAIL_SOURCES, Backtest, Band, Changes, Inputs, Progress, Tally, combine_activities,
-                          contact_activities, histogram_png, main, outcome_converted, passes_mql_rule, render_report,
+                          contact_activities, histogram_png, main, outcome_converted, render_report,
                           run_backtest, score_bands, threshold_sweep)
 from bot.csv_export import ActivityFeed, ContactExport, Skipped
 from bot.models import Activity, Contact, Reason, Score
-from bot.scoring import Verdict, score_contact
+from bot.scoring import Verdict, mql_rule, score_contact
 from bot.rules import ScoringRules, load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -629,7 +629,7 @@ GRADED = {"mql_threshold": 100, "mql_grades": ["A1", "B1"],
 @pytest.mark.parametrize("rule, total, grade, passes", RULE_CASES)
 def test_the_mql_rule_before_gates(rule, total, grade, passes):
     rules = ScoringRules.model_validate({**GRADED, "mql_rule": rule})
-    assert passes_mql_rule(rules, total, grade) is passes
+    assert mql_rule(rules)(total, grade) is passes
 
 
 @pytest.mark.parametrize("rule, expected", [

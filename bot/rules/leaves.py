@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from operator import ge
 from typing import Callable, NamedTuple, Sequence
 
-from bot.models import Activity, ActivityColumns
+from bot.models import Activity, ActivityColumns, make_tuple
 from bot.rules.compiled import Memo, glob_matcher
 from bot.rules.conditions import ActivityCondition, AllCondition, AnyCondition, Condition
 
@@ -32,9 +32,6 @@ class Summary(NamedTuple):
     counts: list[int]                    # per leaf: matching activities, summing Activity.count
     newest: list[datetime | None]        # per leaf: the newest matching activity's time (None: none match)
     last: datetime | None                # the newest activity of all, matching or not
-
-
-_make_tuple = tuple.__new__
 
 
 # A condition decided from a Shape (see Leaves.shape): the leaves whose newest activity dates what made it
@@ -101,7 +98,7 @@ class Leaves:
                     seen = newest[number]
                     if seen is None or when > seen:
                         newest[number] = when
-        return _make_tuple(Summary, (counts, newest, last))     # in C: a NamedTuple's own __new__ is Python
+        return make_tuple(Summary, (counts, newest, last))
 
     def _judge_leaves(self, kind_and_label: tuple[str, str]) -> tuple[int, ...]:
         kind, label = kind_and_label
