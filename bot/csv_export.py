@@ -396,6 +396,8 @@ def _odd_lines(lines: list[str]) -> list[int]:
 # quoted line every 1 to 16 lines: blocks of 1-3 lines took up to 2.5x as long as reading them alone, and the two
 # break even at about 8.
 _BLOCK_LINES = 8
+
+
 def _before_next_run(odd: list[int], place: int, count: int) -> int:
     """Where the lines to read alone from odd[place] on end: after the first odd line that _BLOCK_LINES plain
     lines or more follow (`count`: the lines in the chunk). In a file where most lines are odd (every field
@@ -519,6 +521,7 @@ class ContactExport:
         self._plain = [(c.index, c.key) for c in kept if not c.on_company and (not c.convert or c in as_written)]
         self._company = [(c.index, c.key) for c in kept if c.on_company and not c.convert]
         self._converted = [(c.index, c.key, c.on_company, c.convert) for c in kept if c.convert and c not in as_written]
+        self._keeps_company = any(c.on_company for c in kept)
         checked = as_written + [c for c in columns if c not in kept and c is not self._id and c.dated]
         self._checked = [(c.index, c.header, c.convert, c.key if c in as_written else None) for c in checked]
         self._dates = _fields_getter([c.index for c in checked])
@@ -553,12 +556,12 @@ class ContactExport:
         if any(map(_blanked, converted, (block.column(index) for index, _, _, _ in self._converted))):
             return None
         own = self._own_columns(block, converted, on_company=False)
-        company = self._own_columns(block, converted, on_company=True)
         outcomes = [value.strip() or None for value in block.column(self._outcome)] if self._outcome is not None \
             else [None] * block.size
         numbers = range(block.first, block.first + block.size)
-        if company is _NO_COMPANY:      # (the common case: no company column kept) made without a Python call a row
+        if not self._keeps_company:     # (the common case) made without a Python call a row
             return list(map(make_tuple, repeat(ContactRow), zip(numbers, map(Contact, ids, own), outcomes)))
+        company = self._own_columns(block, converted, on_company=True)
         return list(map(_contact_row, numbers, ids, own, company, outcomes))
 
     def _own_columns(self, block: Block, converted: list[list[str]], on_company: bool) -> Iterator[dict[str, str]]:
@@ -568,7 +571,7 @@ class ContactExport:
         columns = [block.column(index) for index, _ in plain] + \
             [values for values, (_, _, company, _) in zip(converted, self._converted) if company == on_company]
         if not keys:
-            return _NO_COMPANY if on_company else repeat({}, block.size)
+            return repeat({}, block.size)
         rows = list(zip(*columns))
         return map(dict, map(compress, map(zip, repeat(keys), rows), rows))    # per row, all in C
 
@@ -616,9 +619,6 @@ class ContactExport:
 
     def close(self) -> None:
         self.file.close()
-
-
-_NO_COMPANY = repeat({})     # the company values of rows when no company column is kept (read only)
 
 
 def _contact_row(number: int, contact_id: str, properties: dict[str, str], company: dict[str, str],
