@@ -715,18 +715,26 @@ class ActivityFile:
         distinct label, for runs held in memory. The backtest's path: a block of plain rows is read a column
         at a time (_columns); any other row, or a block with a value to look at closely, row by row."""
         current, found = None, ActivityColumns.of()
+        for contact_id, activities in self._pieces(skips, share_labels):
+            if contact_id != current:
+                if found.kinds:
+                    yield current, found
+                current, found = contact_id, activities
+            else:
+                found.extend(activities)
+        if found.kinds:
+            yield current, found
+
+    def _pieces(self, skips: SkipLog, share_labels: bool) -> Iterator[tuple[str, ActivityColumns]]:
+        """(contact id, activities) in file order, a run of a block's rows or a single row at a time (runs()
+        joins those of one contact)."""
         for item in self.file.blocks():
             read = self._columns(item, share_labels) if item.__class__ is Block else None
             if read is not None:
                 self.rows_read += item.size
                 ids, columns = read
                 for contact_id, start, end in _runs_of(ids):
-                    if contact_id != current:
-                        if found.kinds:
-                            yield current, found
-                        current, found = contact_id, columns.part(start, end)
-                    else:
-                        found.extend(columns.part(start, end))
+                    yield contact_id, columns.part(start, end)
                 continue
             for row in item.rows() if item.__class__ is Block else (item,):
                 self.rows_read += 1
@@ -738,15 +746,8 @@ class ActivityFile:
                 except _BadValue as bad:
                     skips.add(Skipped(row[0], *bad.args))
                     continue
-                if share_labels:
-                    activity = activity._replace(label=sys.intern(activity.label))
-                if contact_id != current:
-                    if found.kinds:
-                        yield current, found
-                    current, found = contact_id, ActivityColumns.of()
-                found.append(activity)
-        if found.kinds:
-            yield current, found
+                label = sys.intern(activity.label) if share_labels else activity.label
+                yield contact_id, ActivityColumns([activity.kind], [activity.occurred_at], [label], [activity.count])
 
     def _columns(self, block: Block, share_labels: bool) -> tuple[list[str], ActivityColumns] | None:
         """The block's contact ids and activities, read a column at a time in C; None when a value needs a
